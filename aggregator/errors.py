@@ -1,0 +1,107 @@
+"""The one exception root and its tree.
+
+Every error names the resource it is about (a file and line, a feed URL, a
+database) and says what to do, so a person can act on the message::
+
+    AggregatorError
+    ├── ConfigError            feeds.yaml or the environment is invalid (path, line, field)
+    ├── FetchError             an HTTP fetch failed (url)
+    │   ├── BlockedURLError        an untrusted URL points somewhere we never go
+    │   ├── FetchTimeoutError      connect/read timeout or the total deadline passed
+    │   ├── BodyTooLargeError      the body (after decompression) passed the cap
+    │   ├── TooManyRedirectsError  a redirect chain too long, or a loop
+    │   └── HTTPStatusError        a non-success status (status, retry_after)
+    ├── ParseError             a feed body could not be read as a feed (url)
+    ├── ExtractError           an article page could not be extracted (url)
+    └── StorageError           the database failed or is unusable
+        └── SchemaError            the schema is newer than this code, or broken
+
+Third-party errors (httpx, SQLAlchemy, feedparser, PyYAML) are wrapped at the
+boundary of the module that calls them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class AggregatorError(Exception):
+    """The root of every error aggregator raises on purpose."""
+
+
+class ConfigError(AggregatorError):
+    """feeds.yaml (or the environment) is invalid.
+
+    ``problems`` holds one line per problem, each already naming file, line and field.
+    """
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(problems) if problems else f"{path}: invalid configuration")
+
+
+class FetchError(AggregatorError):
+    """Fetching ``url`` failed; ``reason`` is a short human sentence."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class BlockedURLError(FetchError):
+    """An untrusted URL uses a scheme or an address we never fetch."""
+
+
+class FetchTimeoutError(FetchError):
+    """A connect or read timeout, or the total deadline, passed."""
+
+
+class BodyTooLargeError(FetchError):
+    """The response body, after decompression, passed the configured cap."""
+
+
+class TooManyRedirectsError(FetchError):
+    """The redirect chain was longer than allowed, or looped."""
+
+
+class HTTPStatusError(FetchError):
+    """The server answered with a status we treat as a failure.
+
+    ``retry_after`` is the absolute time the server asked us to wait until
+    (429/503 with a Retry-After header), else None.
+    """
+
+    def __init__(
+        self, url: str, status: int, reason: str, *, retry_after: datetime | None = None
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(url, reason)
+
+
+class ParseError(AggregatorError):
+    """The body at ``url`` is not a feed we can read."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class ExtractError(AggregatorError):
+    """The article page at ``url`` could not be extracted."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
+
+
+class StorageError(AggregatorError):
+    """The database failed, is busy past its timeout, or cannot be used."""
+
+
+class SchemaError(StorageError):
+    """The database schema is newer than this code, or not an aggregator schema."""

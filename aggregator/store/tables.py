@@ -1,0 +1,126 @@
+"""SQLAlchemy Core table definitions. Contains no queries and no business logic.
+
+The Alembic migrations in ``alembic/versions`` create exactly these tables; a
+test compares the two so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite has no time zones: values are stored as naive UTC and come back
+    aware, so the rest of the code only ever sees aware UTC datetimes.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: aggregator stores aware UTC datetimes only")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+feeds = sa.Table(
+    "feeds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    # The URL polled now, and the one written in feeds.yaml (they differ after
+    # a permanent redirect has been adopted).
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("config_url", sa.Text, nullable=False),
+    sa.Column("label", sa.Text, nullable=False, server_default=""),
+    sa.Column("language", sa.String(35)),
+    sa.Column("section_hint", sa.String(100)),
+    sa.Column("weight", sa.Float, nullable=False, server_default="1"),
+    sa.Column("interval_seconds", sa.Integer, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    # False once the feed is removed from feeds.yaml: kept (its candidates and
+    # decisions stay), never polled.
+    sa.Column("in_config", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("body_hash", sa.String(64)),
+    sa.Column("title", sa.Text),
+    sa.Column("site_url", sa.Text),
+    sa.Column("last_polled_at", UTCDateTime),
+    sa.Column("last_success_at", UTCDateTime),
+    sa.Column("last_error_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("error_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_poll_at", UTCDateTime, index=True),
+    sa.Column("gone_at", UTCDateTime),
+    sa.Column("redirect_url", sa.Text),
+    sa.Column("redirect_count", sa.Integer, nullable=False, server_default="0"),
+    # A claim by one poller (see repo.claim_due_feeds): no feed is polled
+    # twice at once, and a crashed poller's claims expire.
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+candidates = sa.Table(
+    "candidates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+    # Identity within the feed: GUID, else link, else a hash of title and date.
+    sa.Column("entry_key", sa.Text, nullable=False),
+    sa.Column("guid", sa.Text),
+    sa.Column("url", sa.Text),
+    sa.Column("canonical_url", sa.Text, index=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("author", sa.Text),
+    sa.Column("summary", sa.Text),
+    sa.Column("content", sa.Text),
+    sa.Column("content_type", sa.String(50)),
+    sa.Column("language", sa.String(35)),
+    sa.Column("tags", sa.JSON),
+    # As the feed said them, and the date we use after fallbacks and clamping.
+    sa.Column("feed_published_at", UTCDateTime),
+    sa.Column("feed_updated_at", UTCDateTime),
+    sa.Column("published_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("date_source", sa.String(20), nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, server_default="new", index=True),
+    # The id of the first candidate with the same canonical URL (itself when
+    # it is the first); None when the entry has no http(s) link.
+    sa.Column("group_id", sa.Integer, index=True),
+    sa.UniqueConstraint("feed_id", "entry_key"),
+)
