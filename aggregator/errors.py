@@ -73,9 +73,7 @@ class HTTPStatusError(FetchError):
     (429/503 with a Retry-After header), else None.
     """
 
-    def __init__(
-        self, url: str, status: int, reason: str, *, retry_after: datetime | None = None
-    ) -> None:
+    def __init__(self, url: str, status: int, reason: str, *, retry_after: datetime | None = None) -> None:
         self.status = status
         self.retry_after = retry_after
         super().__init__(url, reason)

@@ -1,0 +1,42 @@
+# The two quick-start commands:
+#   make run    set up, then run the main job on the default SQLite database
+#   make test   set up, then lint, type-check and run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lint typecheck pytest bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+# The main job. Until the daemon exists, that is one poll of every feed in
+# feeds.yaml into ./data/aggregator.sqlite3 (or $AGGREGATOR_DATABASE_URL).
+run: setup
+	$(BIN)/aggregator db upgrade
+	$(BIN)/aggregator poll --all
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+# pytest exits 5 when it collected nothing: that is a failure here, never hidden.
+pytest: setup
+	$(BIN)/pytest -p no:cacheprovider --cov=aggregator --cov-report=term:skip-covered
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python benchmarks/poll.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,121 @@
+"""The one place that wires the application: settings and feeds.yaml in, an App out.
+
+Every CLI command and the daemon start from :func:`make_app`; nothing else
+creates engines, session factories, HTTP clients or clocks.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from aggregator import __version__
+from aggregator.config import FeedsFile, Settings
+from aggregator.fetch import Fetcher, FetchSettings
+from aggregator.store import db, repo
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    settings: Settings
+    config: FeedsFile
+    config_path: Path
+    engine: sa.Engine
+    clock: Clock
+    rng: random.Random
+    fetch_settings: FetchSettings
+    parse_workers: int
+    """Worker processes for feed parsing (0: parse in the polling process)."""
+    transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
+    _reader: sessionmaker[Session] = field(init=False, repr=False)
+    _writer: sessionmaker[Session] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(self.engine.execution_options(immediate=True), expire_on_commit=False)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A unit of work that only reads."""
+        with self._reader.begin() as s:
+            yield s
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A unit of work that writes; committed when the block ends without error."""
+        with self._writer.begin() as s:
+            yield s
+
+    def fetcher(self) -> Fetcher:
+        return Fetcher(self.fetch_settings, transport_factory=self.transport_factory)
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a poll's claim on a feed lasts: well past any one fetch's deadline."""
+        return max(timedelta(minutes=10), timedelta(seconds=self.fetch_settings.deadline * 3))
+
+    def sync_feeds(self) -> repo.SyncReport:
+        with self.write() as s:
+            return repo.sync_feeds(s, self.config.feeds, self.clock())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def make_app(
+    settings: Settings,
+    config: FeedsFile,
+    *,
+    config_path: Path = Path("feeds.yaml"),
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    parse_workers: int | None = None,
+    transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None,
+    migrate: bool = True,
+) -> App:
+    """Build the application; with ``migrate``, bring the schema up to date (or refuse a newer one)."""
+    engine = db.create_engine_for(settings.resolved_database_url())
+    if migrate:
+        try:
+            db.ensure_schema(engine)
+        except Exception:
+            engine.dispose()
+            raise
+    fc = config.fetch
+    fetch_settings = FetchSettings(
+        user_agent=f"aggregator/{__version__} (+{fc.user_agent_contact})",
+        connect_timeout=fc.connect_timeout,
+        read_timeout=fc.read_timeout,
+        deadline=fc.deadline,
+        max_body_bytes=fc.max_body_bytes,
+        max_redirects=fc.max_redirects,
+        concurrency=fc.concurrency,
+        per_host=fc.per_host,
+        allow_private_networks=tuple(fc.allow_private_networks),
+    )
+    return App(
+        settings=settings,
+        config=config,
+        config_path=config_path,
+        engine=engine,
+        clock=clock or utc_now,
+        rng=rng or random.Random(),
+        fetch_settings=fetch_settings,
+        parse_workers=(os.cpu_count() or 1) if parse_workers is None else parse_workers,
+        transport_factory=transport_factory,
+    )

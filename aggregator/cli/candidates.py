@@ -1,0 +1,67 @@
+"""``aggregator candidates``: what the polls have stored."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich import box
+from rich.table import Table
+
+from aggregator.cli.context import console, iso, open_app
+from aggregator.store import repo
+from aggregator.types import Candidate
+
+app = typer.Typer(help="Stored candidates.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    feed: list[str] = typer.Option([], "--feed", "-f", help="Only this feed (by name); repeatable."),
+    status: str | None = typer.Option(None, "--status", help="Only candidates in this state, e.g. new."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
+) -> None:
+    """List stored candidates, newest first.
+
+    Example: aggregator candidates list --feed huggingface --limit 20 --json
+    """
+    with open_app(ctx, sync=False) as app, app.read() as s:
+        items = repo.list_candidates(s, feed_names=feed or None, status=status, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([_as_dict(c) for c in items], ensure_ascii=False, indent=2))
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name, kwargs in (
+        ("id", {"justify": "right"}),
+        ("date", {"no_wrap": True}),
+        ("feed", {"no_wrap": True}),
+        ("title", {"overflow": "fold"}),
+        ("group", {"justify": "right"}),
+    ):
+        table.add_column(name, **kwargs)
+    for c in items:
+        group = "" if c.group_id in (None, c.id) else str(c.group_id)
+        table.add_row(str(c.id), c.published_at.strftime("%Y-%m-%d"), c.feed_name, c.title, group)
+    console().print(table)
+
+
+def _as_dict(c: Candidate) -> dict[str, object]:
+    return {
+        "id": c.id,
+        "feed": c.feed_name,
+        "label": c.label,
+        "title": c.title,
+        "url": c.url,
+        "canonical_url": c.canonical_url,
+        "author": c.author,
+        "published_at": iso(c.published_at),
+        "date_source": c.date_source,
+        "first_seen_at": iso(c.first_seen_at),
+        "updated_at": iso(c.updated_at),
+        "status": c.status,
+        "group_id": c.group_id,
+        "language": c.language,
+        "entry_key": c.entry_key,
+    }

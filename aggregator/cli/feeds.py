@@ -1,0 +1,154 @@
+"""``aggregator feeds``: the feeds in feeds.yaml and how their polls are going."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich import box
+from rich.table import Table
+
+from aggregator.cli.context import console, iso, load, open_app, when
+from aggregator.errors import ConfigError
+from aggregator.opml import export_opml, import_into_config, read_opml
+from aggregator.store import repo
+from aggregator.types import FeedState
+
+app = typer.Typer(help="Feeds: list, status, OPML import and export.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List the feeds in feeds.yaml with their label, language, section hint and interval.
+
+    Example: aggregator feeds list
+    """
+    _, _, config = load(ctx)
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in ("name", "label", "lang", "hint", "every", "on", "url"):
+        table.add_column(name, overflow="fold" if name == "url" else "ellipsis")
+    for f in config.feeds:
+        table.add_row(
+            f.name, f.label, f.language or "", f.section_hint or "", _duration(f.interval.total_seconds()),
+            "yes" if f.enabled else "no", f.url,
+        )  # fmt: skip
+    console().print(table)
+
+
+def feed_health(f: FeedState, now: datetime) -> str:
+    """One word for a feed's state, as `feeds status` and the weekly email show it."""
+    if not f.enabled:
+        return "disabled"
+    if f.gone_at is not None:
+        return "gone"
+    if f.last_polled_at is None:
+        return "never polled"
+    if f.error_count:
+        return "failing"
+    return "ok"
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts and monitoring."),
+    failing: bool = typer.Option(False, "--failing", help="Only feeds that are failing or gone."),
+) -> None:
+    """Show each feed's polling state: last success, last error, error count, next poll.
+
+    Example: aggregator feeds status --failing
+    """
+    with open_app(ctx) as app, app.read() as s:
+        now = app.clock()
+        states = repo.list_feeds(s)
+    if failing:
+        states = [f for f in states if feed_health(f, now) in ("failing", "gone")]
+    if as_json:
+        typer.echo(json.dumps([_status_dict(f, now) for f in states], ensure_ascii=False, indent=2))
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in ("feed", "state", "entries", "last success", "errors", "next poll", "last error"):
+        table.add_column(name, overflow="fold" if name == "last error" else "ellipsis")
+    for f in states:
+        health = feed_health(f, now)
+        style = {"ok": "green", "failing": "red", "gone": "red", "disabled": "dim"}.get(health, "yellow")
+        table.add_row(
+            f.name, f"[{style}]{health}[/]", str(f.entry_count), when(f.last_success_at),
+            str(f.error_count), when(f.next_poll_at), f.last_error if f.error_count or f.gone_at else "",
+        )  # fmt: skip
+    console().print(table)
+
+
+def _status_dict(f: FeedState, now: datetime) -> dict[str, object]:
+    return {
+        "name": f.name,
+        "state": feed_health(f, now),
+        "url": f.url,
+        "config_url": f.config_url,
+        "title": f.title,
+        "entries": f.entry_count,
+        "last_polled_at": iso(f.last_polled_at),
+        "last_success_at": iso(f.last_success_at),
+        "last_error_at": iso(f.last_error_at),
+        "last_error": f.last_error,
+        "error_count": f.error_count,
+        "next_poll_at": iso(f.next_poll_at),
+        "gone_at": iso(f.gone_at),
+        "pending_redirect": f.redirect_url,
+    }
+
+
+@app.command("import-opml")
+def import_opml_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="An OPML file of feeds."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be added; change nothing."),
+) -> None:
+    """Add the feeds of an OPML file to feeds.yaml (comments and layout kept).
+
+    Feeds whose URL is already in feeds.yaml are skipped. New feeds get a name
+    made from their title and an empty label: edit the labels to what the
+    digest should print.
+
+    Example: aggregator feeds import-opml subscriptions.opml --dry-run
+    """
+    _, path, _ = load(ctx)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(file), [f"{file}: cannot read: {exc.strerror}"]) from exc
+    report = import_into_config(path, read_opml(data, source=str(file)), dry_run=dry_run)
+    out = console()
+    verb = "would add" if dry_run else "added"
+    for name, url in report.added:
+        out.print(f"{verb} {name}: {url}")
+    for url, reason in report.skipped:
+        out.print(f"[dim]skipped {url}: {reason}[/]")
+    out.print(f"{len(report.added)} {verb}, {len(report.skipped)} skipped ({path})")
+
+
+@app.command("export-opml")
+def export_opml_(
+    ctx: typer.Context,
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Write the feeds of feeds.yaml as OPML 2.0, for another reader.
+
+    Example: aggregator feeds export-opml -o feeds.opml
+    """
+    _, _, config = load(ctx)
+    data = export_opml(list(config.feeds), title=config.digest.title)
+    if output is None:
+        typer.echo(data.decode("utf-8"), nl=False)
+    else:
+        output.write_bytes(data)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

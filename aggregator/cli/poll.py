@@ -1,0 +1,83 @@
+"""``aggregator poll``: one poll cycle, from the command line."""
+
+from __future__ import annotations
+
+import typer
+from rich import box
+from rich.table import Table
+
+from aggregator.cli.context import console, err_console, open_app
+from aggregator.poll import run_poll
+from aggregator.types import FeedUpdateResult
+
+_STYLE = {
+    "new": "green",
+    "updated": "cyan",
+    "error": "red",
+    "gone": "red",
+    "unchanged": "",
+    "not_modified": "dim",
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("poll")(poll)
+
+
+def poll(
+    ctx: typer.Context,
+    feed: list[str] = typer.Option([], "--feed", "-f", help="Poll this feed (by name); repeatable."),
+    all_: bool = typer.Option(False, "--all", help="Poll every enabled feed, due or not."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 3 when any feed failed."),
+) -> None:
+    """Run one poll cycle: the feeds that are due, every feed (--all), or the ones named.
+
+    Prints a row per feed: result, new and updated entries, time. Exits 0 when
+    the cycle ran, even if some feeds failed (see `aggregator feeds status`);
+    with --strict, exits 3 when any feed failed.
+
+    Example: aggregator poll --feed netflix --feed aws-ml --strict
+    """
+    with open_app(ctx) as app:
+        known = {f.name for f in app.config.feeds}
+        unknown = [name for name in feed if name not in known]
+        if unknown:
+            err_console().print(
+                f"[red]error:[/] no feed named {', '.join(unknown)} in {app.config_path} "
+                "(see `aggregator feeds list`)"
+            )
+            raise typer.Exit(2)
+        report = run_poll(app, names=feed or None, due_only=not all_)
+    out = console()
+    if not report.results:
+        out.print("No feed is due (use --all to poll every feed now).")
+        return
+    out.print(_table(report.results))
+    failed = len(report.failed)
+    out.print(
+        f"{len(report.results)} feeds polled in {report.elapsed:.1f} s: {report.new} new, "
+        f"{report.updated} updated, {failed} failed"
+    )
+    if failed and strict:
+        raise typer.Exit(3)
+
+
+def _table(results: tuple[FeedUpdateResult, ...]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("feed", no_wrap=True)
+    table.add_column("result")
+    table.add_column("new", justify="right")
+    table.add_column("updated", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("note", overflow="fold")
+    for r in sorted(results, key=lambda r: r.feed_name):
+        style = _STYLE.get(r.outcome, "")
+        table.add_row(
+            r.feed_name,
+            f"[{style}]{r.outcome}[/]" if style else r.outcome,
+            str(r.new),
+            str(r.updated),
+            f"{r.elapsed:.2f}s",
+            r.error or "",
+        )
+    return table

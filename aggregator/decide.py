@@ -1,0 +1,201 @@
+"""Pure policy: which entries are new or changed, when a feed is due next, how long to back off.
+
+Nothing here reads the clock, the network or the database: every function is
+given ``now`` and the values it decides from, and returns values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from aggregator.types import ParsedEntry, ParsedFeed
+from aggregator.urls import canonical_url, is_http_url
+
+DateSource = Literal["published", "updated", "first_seen"]
+
+#: How far past ``now`` a feed's date may be before it is clamped (clock skew
+#: between the publisher and us is normal; a post dated next year is not).
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+#: The longest first retry after an error: a feed polled daily that fails
+#: once is retried within the hour, then backs off exponentially.
+ERROR_BACKOFF_BASE = timedelta(minutes=30)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRecord:
+    """One entry as it will be stored: the feed's values plus our derived ones."""
+
+    key: str
+    guid: str | None
+    url: str | None
+    canonical_url: str | None
+    title: str
+    author: str | None
+    summary: str | None
+    content: str | None
+    content_type: str | None
+    language: str | None
+    tags: tuple[str, ...]
+    feed_published_at: datetime | None
+    feed_updated_at: datetime | None
+    published_at: datetime
+    date_source: DateSource
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPlan:
+    new: tuple[EntryRecord, ...]
+    changed: tuple[EntryRecord, ...]
+    unchanged_keys: tuple[str, ...]
+
+
+def publication_date(entry: ParsedEntry, now: datetime) -> tuple[datetime, DateSource]:
+    """The date we file an entry under: published, else updated, else first seen.
+
+    A date in the future (beyond a little clock skew) is clamped to ``now``, so
+    a mis-dated post cannot sit at the top of the queue for months.
+    """
+    for value, source in ((entry.published, "published"), (entry.updated, "updated")):
+        if value is not None:
+            if value > now + FUTURE_TOLERANCE:
+                return now, source  # type: ignore[return-value]
+            return value, source  # type: ignore[return-value]
+    return now, "first_seen"
+
+
+def content_hash(entry: ParsedEntry) -> str:
+    """A hash of what a curator sees of an entry; a change means the entry was edited."""
+    h = hashlib.sha256()
+    for part in (
+        entry.title,
+        entry.link or "",
+        entry.author or "",
+        entry.summary or "",
+        entry.content or "",
+        entry.published.isoformat() if entry.published else "",
+        entry.updated.isoformat() if entry.updated else "",
+    ):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def entry_record(entry: ParsedEntry, *, feed_language: str | None, now: datetime) -> EntryRecord:
+    published_at, source = publication_date(entry, now)
+    # The display URL stays as published, whatever its scheme (the digest's
+    # lint flags non-http links); only http(s) links get a canonical form.
+    link = entry.link
+    return EntryRecord(
+        key=entry.key,
+        guid=entry.guid,
+        url=link,
+        canonical_url=canonical_url(link) if link and is_http_url(link) else None,
+        title=entry.title,
+        author=entry.author,
+        summary=entry.summary,
+        content=entry.content,
+        content_type=entry.content_type,
+        language=entry.language or feed_language,
+        tags=entry.tags,
+        feed_published_at=entry.published,
+        feed_updated_at=entry.updated,
+        published_at=published_at,
+        date_source=source,
+        content_hash=content_hash(entry),
+    )
+
+
+def plan_entries(
+    parsed: ParsedFeed, existing: Mapping[str, str], *, feed_language: str | None, now: datetime
+) -> EntryPlan:
+    """Split a parsed feed's entries into new, changed and unchanged.
+
+    ``existing`` maps the feed's stored entry keys to their content hashes.
+    """
+    new: list[EntryRecord] = []
+    changed: list[EntryRecord] = []
+    unchanged: list[str] = []
+    language = parsed.language or feed_language
+    for entry in parsed.entries:
+        old_hash = existing.get(entry.key)
+        if old_hash is not None and old_hash == content_hash(entry):
+            unchanged.append(entry.key)
+            continue
+        record = entry_record(entry, feed_language=language, now=now)
+        (new if old_hash is None else changed).append(record)
+    return EntryPlan(tuple(new), tuple(changed), tuple(unchanged))
+
+
+def next_poll_after_success(now: datetime, interval: timedelta, jitter: float) -> datetime:
+    """The next poll: one interval on, spread by up to +10% so feeds do not bunch up.
+
+    ``jitter`` is a number in [0, 1) drawn by the caller.
+    """
+    return now + interval * (1 + 0.1 * _unit(jitter))
+
+
+def error_backoff(interval: timedelta, error_count: int, cap: timedelta, jitter: float) -> timedelta:
+    """Exponential backoff with jitter after ``error_count`` consecutive errors (>= 1).
+
+    The first retry comes after min(interval, 30 min); each further error
+    doubles the wait, capped at ``cap``; the wait is then spread over its upper
+    half ("equal jitter") so failing feeds do not retry in lockstep.
+    """
+    base = min(interval, ERROR_BACKOFF_BASE)
+    exponent = min(max(error_count, 1) - 1, 30)
+    delay = min(cap, base * (1 << exponent))
+    return delay * (0.5 + 0.5 * _unit(jitter))
+
+
+def next_poll_after_error(
+    now: datetime,
+    interval: timedelta,
+    error_count: int,
+    cap: timedelta,
+    jitter: float,
+    retry_after: datetime | None = None,
+) -> datetime:
+    """The next poll after a failure; a server's Retry-After is always honoured."""
+    when = now + error_backoff(interval, error_count, cap, jitter)
+    if retry_after is not None and retry_after > when:
+        return retry_after
+    return when
+
+
+@dataclass(frozen=True, slots=True)
+class RedirectDecision:
+    url: str
+    """The URL to poll from now on."""
+    redirect_url: str | None
+    redirect_count: int
+    adopted: bool
+
+
+def redirect_decision(
+    url: str,
+    seen_before: str | None,
+    seen_count: int,
+    permanent_redirect: str | None,
+    adopt_after: int,
+) -> RedirectDecision:
+    """Adopt a permanent redirect only once it has been seen on consecutive polls.
+
+    One 301 may be a publisher's mistake; the same 301 seen ``adopt_after``
+    times in a row is a move. Any poll without it starts the count again.
+    """
+    if permanent_redirect is None or permanent_redirect == url:
+        return RedirectDecision(url, None, 0, False)
+    count = seen_count + 1 if permanent_redirect == seen_before else 1
+    if count >= adopt_after:
+        return RedirectDecision(permanent_redirect, None, 0, True)
+    return RedirectDecision(url, permanent_redirect, count, False)
+
+
+def _unit(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
