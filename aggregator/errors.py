@@ -23,10 +23,24 @@ boundary of the module that calls them.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 
 class AggregatorError(Exception):
     """The root of every error aggregator raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (a parse error raised in a worker
+        # process). The default pickling calls cls(*self.args), which does not
+        # fit the subclasses' signatures; rebuild from the instance's state.
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[AggregatorError], args: tuple[Any, ...], state: dict[str, Any]) -> AggregatorError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigError(AggregatorError):

@@ -19,13 +19,15 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from aggregator.app import App
+from aggregator.errors import ParseError
 from aggregator.parse import parse_feed
 from aggregator.store import repo
 from aggregator.types import FeedState, FeedUpdateResult, ParsedFeed
@@ -83,7 +85,8 @@ async def poll(
         )
     if not claimed:
         return PollReport((), time.perf_counter() - started)
-    executor = _parse_executor(app, len(claimed))
+    workers = app.parse_workers if len(claimed) >= PROCESS_POOL_MIN_FEEDS else 0
+    pool = ParsePool(workers)
     results: list[FeedUpdateResult] = []
     queue: asyncio.Queue[Polled | None] = asyncio.Queue()
     policy = Policy(
@@ -91,12 +94,11 @@ async def poll(
         backoff_cap=app.config.fetch.backoff_cap,
     )
     try:
-        parse = _parser(executor)
         writer = asyncio.create_task(_write_loop(app, queue, now, policy, results, on_result))
         async with app.fetcher() as fetcher:
 
             async def one(feed: FeedState) -> None:
-                await queue.put(await fetch_and_parse(feed, fetcher, parse, now=now))
+                await queue.put(await fetch_and_parse(feed, fetcher, pool.parse, now=now))
 
             try:
                 await asyncio.gather(*(one(feed) for feed in claimed))
@@ -104,37 +106,72 @@ async def poll(
                 await queue.put(None)
                 await writer
     finally:
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+        pool.close()
     return PollReport(tuple(results), time.perf_counter() - started)
 
 
-def _parse_executor(app: App, n_feeds: int) -> Executor | None:
-    if app.parse_workers <= 0 or n_feeds < PROCESS_POOL_MIN_FEEDS:
-        return None
+class ParsePool:
+    """Parses feeds in worker processes, or inline for small polls.
+
+    A worker that dies (a pathological document exhausting memory, a crash in
+    a C extension) breaks the whole process pool and every parse in flight
+    with it. The pool is replaced and those feeds are tried again; a feed
+    caught in two breakages is tried alone in a worker of its own, one such
+    feed at a time, and only a document that kills that worker too gets a
+    ParseError. Innocent feeds are never blamed, and the poll goes on.
+    """
+
+    def __init__(
+        self, workers: int, fn: Callable[[bytes, str, dict[str, str]], ParsedFeed] | None = None
+    ) -> None:
+        self._workers = workers
+        self._fn = fn or _parse
+        self._executor: ProcessPoolExecutor | None = None
+        self._generation = 0
+        self._isolated = asyncio.Semaphore(1)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = _process_pool(self._workers)
+        return self._executor
+
+    async def parse(self, body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+        if self._workers <= 0:
+            return self._fn(body, url, dict(headers))
+        loop = asyncio.get_running_loop()
+        for _attempt in (1, 2):
+            generation = self._generation
+            try:
+                return await loop.run_in_executor(self._pool(), self._fn, body, url, dict(headers))
+            except BrokenProcessPool:
+                if generation == self._generation:  # the first to notice replaces the pool
+                    self._generation += 1
+                    broken, self._executor = self._executor, None
+                    if broken is not None:
+                        broken.shutdown(wait=False, cancel_futures=True)
+        async with self._isolated:
+            alone = _process_pool(1)
+            try:
+                return await loop.run_in_executor(alone, self._fn, body, url, dict(headers))
+            except BrokenProcessPool:
+                log.error("the parser process died on %s", url)
+                raise ParseError(
+                    url, "the parser process died on this document; it is skipped until the feed changes"
+                ) from None
+            finally:
+                alone.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
     # spawn: workers inherit neither the event loop, the threads nor the open
     # database connections of the polling process, and they are its own
     # children (their CPU time shows in the poller's resource usage).
-    context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=app.parse_workers, mp_context=context)
-
-
-def _parser(
-    executor: Executor | None,
-) -> Callable[[bytes, str, Mapping[str, str]], asyncio.Future[ParsedFeed]]:
-    loop = asyncio.get_running_loop()
-
-    def parse(body: bytes, url: str, headers: Mapping[str, str]) -> asyncio.Future[ParsedFeed]:
-        if executor is None:
-            future: asyncio.Future[ParsedFeed] = loop.create_future()
-            try:
-                future.set_result(_parse(body, url, dict(headers)))
-            except Exception as exc:
-                future.set_exception(exc)
-            return future
-        return loop.run_in_executor(executor, _parse, body, url, dict(headers))
-
-    return parse
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
 
 
 def _parse(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:

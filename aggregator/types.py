@@ -120,6 +120,8 @@ class FeedState:
     last_success_at: datetime | None = None
     last_error_at: datetime | None = None
     last_error: str | None = None
+    last_warning: str | None = None
+    """Set when the last parsed document was malformed but its entries could be read."""
     error_count: int = 0
     next_poll_at: datetime | None = None
     gone_at: datetime | None = None

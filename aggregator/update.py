@@ -112,6 +112,7 @@ def settle(
         body_hash=polled.body_hash,
         title=parsed.title or feed.title,
         site_url=parsed.link or feed.site_url,
+        last_warning=parsed.warning,
     )
     outcome = "new" if plan.new else "updated" if plan.changed else "unchanged"
     result = FeedUpdateResult(

@@ -206,6 +206,24 @@ def test_malformed_feed_beside_good_ones(env: Env) -> None:
     assert len(stored(app)) == 10
 
 
+def test_malformed_but_readable_feed_is_stored_and_flagged(env: Env) -> None:
+    site = env.server.base_url
+    body = feedgen.rss("M", site, feedgen.entries(site, 2)).replace(
+        b"<title>M</title>", b"<title>M & Co</title>"
+    )
+    env.server.add("/m.xml", body)
+    app = env.app([("mal", env.server.url("/m.xml"))])
+
+    (result,) = run_poll(app).results
+
+    assert (result.outcome, result.new) == ("new", 2)
+    row = feed_row(app, "mal")
+    assert row.last_warning and row.error_count == 0
+    env.server.add("/m.xml", feedgen.rss("M", site, feedgen.entries(site, 2)))
+    run_poll(app, due_only=False)
+    assert feed_row(app, "mal").last_warning is None
+
+
 def test_gone_feed_stops_polling_and_says_so(env: Env) -> None:
     env.server.route("/gone.xml", Response(status=410))
     app = env.app([("gone", env.server.url("/gone.xml"))])

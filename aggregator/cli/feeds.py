@@ -47,6 +47,8 @@ def feed_health(f: FeedState, now: datetime) -> str:
         return "never polled"
     if f.error_count:
         return "failing"
+    if f.last_warning:
+        return "malformed"
     return "ok"
 
 
@@ -54,7 +56,9 @@ def feed_health(f: FeedState, now: datetime) -> str:
 def status(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts and monitoring."),
-    failing: bool = typer.Option(False, "--failing", help="Only feeds that are failing or gone."),
+    failing: bool = typer.Option(
+        False, "--failing", help="Only feeds with a problem: failing, gone or malformed."
+    ),
 ) -> None:
     """Show each feed's polling state: last success, last error, error count, next poll.
 
@@ -64,21 +68,27 @@ def status(
         now = app.clock()
         states = repo.list_feeds(s)
     if failing:
-        states = [f for f in states if feed_health(f, now) in ("failing", "gone")]
+        states = [f for f in states if feed_health(f, now) in ("failing", "gone", "malformed")]
     if as_json:
         typer.echo(json.dumps([_status_dict(f, now) for f in states], ensure_ascii=False, indent=2))
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for name in ("feed", "state", "entries", "last success", "errors", "next poll", "last error"):
-        table.add_column(name, overflow="fold" if name == "last error" else "ellipsis")
+    for name in ("feed", "state", "entries", "last success", "errors", "next poll", "problem"):
+        table.add_column(name, overflow="fold" if name == "problem" else "ellipsis")
     for f in states:
         health = feed_health(f, now)
         style = {"ok": "green", "failing": "red", "gone": "red", "disabled": "dim"}.get(health, "yellow")
         table.add_row(
             f.name, f"[{style}]{health}[/]", str(f.entry_count), when(f.last_success_at),
-            str(f.error_count), when(f.next_poll_at), f.last_error if f.error_count or f.gone_at else "",
+            str(f.error_count), when(f.next_poll_at), _problem(f),
         )  # fmt: skip
     console().print(table)
+
+
+def _problem(f: FeedState) -> str:
+    if f.error_count or f.gone_at:
+        return f.last_error or ""
+    return f"warning: {f.last_warning}" if f.last_warning else ""
 
 
 def _status_dict(f: FeedState, now: datetime) -> dict[str, object]:
@@ -93,6 +103,7 @@ def _status_dict(f: FeedState, now: datetime) -> dict[str, object]:
         "last_success_at": iso(f.last_success_at),
         "last_error_at": iso(f.last_error_at),
         "last_error": f.last_error,
+        "last_warning": f.last_warning,
         "error_count": f.error_count,
         "next_poll_at": iso(f.next_poll_at),
         "gone_at": iso(f.gone_at),

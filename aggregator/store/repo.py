@@ -226,6 +226,7 @@ def _feed_state(row: Any, *, entry_count: int = 0) -> FeedState:
         last_success_at=row.last_success_at,
         last_error_at=row.last_error_at,
         last_error=row.last_error,
+        last_warning=row.last_warning,
         error_count=row.error_count,
         next_poll_at=row.next_poll_at,
         gone_at=row.gone_at,
@@ -284,8 +285,8 @@ def save_poll(s: Session, updates: Sequence[tuple[FeedState, EntryPlan | None]],
 
 _POLL_STATE_COLUMNS = (
     "url", "etag", "last_modified", "body_hash", "title", "site_url", "last_polled_at",
-    "last_success_at", "last_error_at", "last_error", "error_count", "next_poll_at", "gone_at",
-    "redirect_url", "redirect_count",
+    "last_success_at", "last_error_at", "last_error", "last_warning", "error_count", "next_poll_at",
+    "gone_at", "redirect_url", "redirect_count",
 )  # fmt: skip
 
 
@@ -302,6 +303,7 @@ def _poll_state_params(state: FeedState) -> dict[str, Any]:
         "b_last_success_at": state.last_success_at,
         "b_last_error_at": state.last_error_at,
         "b_last_error": state.last_error,
+        "b_last_warning": state.last_warning,
         "b_error_count": state.error_count,
         "b_next_poll_at": state.next_poll_at,
         "b_gone_at": state.gone_at,

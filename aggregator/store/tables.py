@@ -79,6 +79,8 @@ feeds = sa.Table(
     sa.Column("last_success_at", UTCDateTime),
     sa.Column("last_error_at", UTCDateTime),
     sa.Column("last_error", sa.Text),
+    # Set when the last parsed document was malformed but still readable.
+    sa.Column("last_warning", sa.Text),
     sa.Column("error_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_poll_at", UTCDateTime, index=True),
     sa.Column("gone_at", UTCDateTime),

@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("last_success_at", UTCDateTime),
         sa.Column("last_error_at", UTCDateTime),
         sa.Column("last_error", sa.Text),
+        sa.Column("last_warning", sa.Text),
         sa.Column("error_count", sa.Integer, nullable=False, server_default="0"),
         sa.Column("next_poll_at", UTCDateTime),
         sa.Column("gone_at", UTCDateTime),
