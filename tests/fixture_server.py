@@ -13,7 +13,12 @@ Everything a response can do to a client (slowness, a held answer, a stalled
 body, gzip, raw bytes) is described by :class:`Response`. Handlers run on the
 server's loop thread and must not block. Nothing here sleeps in the caller's
 thread: wait for traffic with :meth:`FixtureServer.wait_for_requests`, hold
-answers with a ``threading.Event`` gate.
+answers with a ``threading.Event`` gate, and check limits afterwards with
+``max_in_flight`` / ``max_in_flight_on(port_index)`` (requests received whose
+answer had not started yet). ``tls=`` serves https with a given SSLContext.
+
+A gate that is never set keeps one idle daemon thread (blocked on the event)
+after ``stop()``; the answers it held are cancelled and their connections closed.
 """
 
 from __future__ import annotations

@@ -395,17 +395,19 @@ _CHANGED_FIELDS = (
 
 def _assign_groups(s: Session, urls: Sequence[str]) -> None:
     """Group each ungrouped candidate with the first candidate of its canonical URL."""
-    c2 = candidates.alias("c2")
-    first = (
-        sa.select(sa.func.min(c2.c.id))
-        .where(c2.c.canonical_url == candidates.c.canonical_url)
-        .scalar_subquery()
-    )
     for chunk in _chunks(list(urls)):
+        first = (
+            sa.select(candidates.c.canonical_url.label("url"), sa.func.min(candidates.c.id).label("first_id"))
+            .where(candidates.c.canonical_url.in_(chunk))
+            .group_by(candidates.c.canonical_url)
+            .subquery()
+        )
+        # UPDATE ... FROM (PostgreSQL, SQLite 3.33+): one grouped scan per chunk
+        # instead of a correlated MIN() per row, which PostgreSQL plans badly.
         s.execute(
             sa.update(candidates)
-            .where(candidates.c.group_id.is_(None), candidates.c.canonical_url.in_(chunk))
-            .values(group_id=first)
+            .where(candidates.c.canonical_url == first.c.url, candidates.c.group_id.is_(None))
+            .values(group_id=first.c.first_id)
         )
 
 
