@@ -10,21 +10,20 @@ Feed URLs come from the operator's feeds.yaml and are trusted; article links com
 content and go through :mod:`aggregator.guard` on every hop. All httpx, OS and TLS errors
 leave this module as :class:`aggregator.errors.FetchError` with a readable reason.
 
-Why several small clients: one httpx.AsyncClient with a large pool spends milliseconds of CPU
-per request scanning its pool and queue (https://github.com/encode/httpx/issues/3215). Hosts
-are spread over several clients of at most ``connections_per_client`` connections, and a
-semaphore per client keeps requests from queueing inside httpcore.
+Why a small client per host: one httpx.AsyncClient with a large pool spends milliseconds of
+CPU per request scanning its pool and queue (https://github.com/encode/httpx/issues/3215).
+Each (host, port) gets its own client with ``per_host`` connections, so requests never queue
+inside httpcore (the per-host semaphore admits no more than the pool holds) and one host's
+keep-alive connections are never evicted to make room for another's. The clients share one
+SSL context, so a client costs little.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
-import math
 import socket
 import ssl
-import sys
 import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -45,14 +44,6 @@ from aggregator.errors import (
 )
 from aggregator.guard import IPAddress, check_url_syntax, resolve_and_check
 from aggregator.types import Fetched, Validators
-
-# httpcore 1.0.9 runs `import sniffio` on every lock and semaphore it sets up, and anyio >= 4.12
-# no longer installs sniffio; Python does not cache a failed import, so each attempt searches
-# sys.path again: about 0.7 ms of CPU per request here (encode/httpcore#1103). Marking the
-# module absent makes the import fail at once, which httpcore reads as "asyncio". No effect
-# when sniffio is installed; drop this once it is a dependency or httpcore ships the fix.
-if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, "
@@ -82,13 +73,11 @@ class FetchSettings:
     concurrency: int = 64
     per_host: int = 4
     """Requests at once to one (host, port)."""
-    connections_per_client: int = 8
-    """Pool size of each httpx client; feeds use ceil(concurrency / this) clients."""
     allow_private_networks: tuple[IPv4Network | IPv6Network, ...] = ()
     """Networks article links may reach although they are not public."""
 
     def __post_init__(self) -> None:
-        for name in ("concurrency", "per_host", "connections_per_client", "max_body_bytes"):
+        for name in ("concurrency", "per_host", "max_body_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"FetchSettings.{name} must be at least 1, not {getattr(self, name)}")
         for name in ("connect_timeout", "read_timeout", "deadline"):
@@ -164,9 +153,7 @@ class Fetcher:
     ) -> None:
         self._settings = settings
         self._transport_factory = transport_factory
-        count = max(1, math.ceil(settings.concurrency / settings.connections_per_client))
-        self._clients: list[httpx.AsyncClient | None] = [None] * count
-        self._client_slots = [asyncio.Semaphore(settings.connections_per_client) for _ in range(count)]
+        self._clients: dict[tuple[str, int], httpx.AsyncClient] = {}
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts = _HostSlots(settings.per_host)
         self._timeout = httpx.Timeout(
@@ -186,8 +173,8 @@ class Fetcher:
 
     async def aclose(self) -> None:
         self._closed = True
-        clients = [client for client in self._clients if client is not None]
-        self._clients = [None] * len(self._clients)
+        clients = list(self._clients.values())
+        self._clients = {}
         for client in clients:
             await client.aclose()
 
@@ -292,17 +279,14 @@ class Fetcher:
         if target.scheme not in ("http", "https") or not target.host:
             raise FetchError(url, "only http and https URLs with a host can be fetched")
         port = target.port or (443 if target.scheme == "https" else 80)
-        index = zlib.crc32(f"{target.host}:{port}".encode()) % len(self._clients)
-        # Pages use their own short-lived clients (see fetch_page), not a shared one's slot.
-        client_slot = self._client_slots[index] if not untrusted else contextlib.nullcontext()
-        async with self._hosts.hold((target.host, port)), client_slot, self._global:
+        async with self._hosts.hold((target.host, port)), self._global:
             if scope.when() is None:
                 scope.reschedule(asyncio.get_running_loop().time() + self._settings.deadline)
             if not started:
                 started.append(time.perf_counter())
             try:
                 if not untrusted:
-                    return await self._send(self._client(index), target, headers, {}, url)
+                    return await self._send(self._client((target.host, port)), target, headers, {}, url)
                 return await self._send_pinned(target, port, headers, page_clients, url)
             except (httpx.HTTPError, httpx.InvalidURL, OSError, ssl.SSLError) as exc:
                 raise self._wrap(url, exc) from exc
@@ -443,10 +427,10 @@ class Fetcher:
 
     # -- clients -----------------------------------------------------------------------
 
-    def _client(self, index: int) -> httpx.AsyncClient:
-        client = self._clients[index]
+    def _client(self, host: tuple[str, int]) -> httpx.AsyncClient:
+        client = self._clients.get(host)
         if client is None:
-            client = self._clients[index] = self._new_client(self._settings.connections_per_client)
+            client = self._clients[host] = self._new_client(self._settings.per_host)
         return client
 
     def _new_client(self, max_connections: int) -> httpx.AsyncClient:

