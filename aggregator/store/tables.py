@@ -126,3 +126,34 @@ candidates = sa.Table(
     sa.Column("group_id", sa.Integer, index=True),
     sa.UniqueConstraint("feed_id", "entry_key"),
 )
+
+
+articles = sa.Table(
+    "articles",
+    metadata,
+    # One row per candidate once its page has been tried: the extracted text
+    # and the page's metadata, kept apart from the candidates the queue lists.
+    sa.Column(
+        "candidate_id", sa.Integer, sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True
+    ),
+    # How the page went: ok, too_short, challenge, paywall, not_html,
+    # http_error, timeout, error. A flagged page is never stored as the text.
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("reason", sa.Text),
+    # Where `text` came from: page, feed or summary (None: no text at all).
+    sa.Column("text_source", sa.String(10)),
+    sa.Column("text", sa.Text),
+    sa.Column("word_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("page_url", sa.Text),
+    sa.Column("title", sa.Text),
+    sa.Column("author", sa.Text),
+    sa.Column("published_at", UTCDateTime),
+    sa.Column("site_name", sa.Text),
+    sa.Column("language", sa.String(35)),
+    sa.Column("lead_image", sa.Text),
+    sa.Column("links", sa.JSON),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    # When a transient failure (timeout, 5xx, 429) is tried again; None: final.
+    sa.Column("next_attempt_at", UTCDateTime, index=True),
+    sa.Column("extracted_at", UTCDateTime, nullable=False),
+)
