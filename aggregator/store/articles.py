@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from aggregator.store.tables import articles, candidates, feeds
+from aggregator.store.tables import articles, candidates
 from aggregator.types import Article, ExtractJob
 
 
@@ -140,19 +140,14 @@ def get_article(s: Session, candidate_id: int) -> Article | None:
 
 def status_counts(s: Session) -> dict[str, int]:
     """How many articles are in each status, plus ``pending`` for candidates never tried."""
-    counts = dict(s.execute(sa.select(articles.c.status, sa.func.count()).group_by(articles.c.status)).all())
+    counts: dict[str, int] = {
+        str(status): int(n)
+        for status, n in s.execute(sa.select(articles.c.status, sa.func.count()).group_by(articles.c.status))
+    }
     never = s.execute(
         sa.select(sa.func.count())
         .select_from(candidates)
         .outerjoin(articles, articles.c.candidate_id == candidates.c.id)
         .where(articles.c.candidate_id.is_(None))
     ).scalar_one()
-    return {**{str(k): int(v) for k, v in counts.items()}, "pending": int(never)}
-
-
-def feed_of(s: Session, candidate_id: int) -> str | None:
-    return s.execute(
-        sa.select(feeds.c.name)
-        .join(candidates, candidates.c.feed_id == feeds.c.id)
-        .where(candidates.c.id == candidate_id)
-    ).scalar_one_or_none()
+    return {**counts, "pending": int(never)}
