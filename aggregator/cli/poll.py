@@ -78,6 +78,7 @@ def _table(results: tuple[FeedUpdateResult, ...]) -> Table:
             str(r.new),
             str(r.updated),
             f"{r.elapsed:.2f}s",
-            r.error or "",
+            # The row names the feed already; its URL in front of every error is noise.
+            (r.error or "").removeprefix(f"{r.url}: "),
         )
     return table
