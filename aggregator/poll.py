@@ -18,11 +18,12 @@ import asyncio
 import logging
 import multiprocessing
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -34,6 +35,8 @@ from aggregator.types import FeedState, FeedUpdateResult, ParsedFeed
 from aggregator.update import Policy, Polled, fetch_and_parse, settle
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Below this many feeds, starting worker processes costs more than it saves.
 PROCESS_POOL_MIN_FEEDS = 40
@@ -67,8 +70,13 @@ def run_poll(
     on_result: Callable[[FeedUpdateResult], None] | None = None,
 ) -> PollReport:
     """Claim and poll feeds: the due ones, all of them (``due_only=False``), or ``names``."""
+    return run_async(poll(app, names=names, due_only=due_only, on_result=on_result))
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on a fresh event loop (uvloop where installed), as every command does."""
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(poll(app, names=names, due_only=due_only, on_result=on_result))
+        return runner.run(coro)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

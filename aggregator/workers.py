@@ -43,6 +43,8 @@ class JobCrashed(Exception):
 
 _STOP = None
 
+_Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "Future[Any]"]
+
 
 def _worker_main(conn: Connection, memory_limit: int | None) -> None:
     if memory_limit:
@@ -56,9 +58,9 @@ def _worker_main(conn: Connection, memory_limit: int | None) -> None:
             return
         if job is _STOP:
             return
-        fn, args = job
+        fn, args, kwargs = job
         try:
-            result: tuple[bool, Any] = (True, fn(*args))
+            result: tuple[bool, Any] = (True, fn(*args, **kwargs))
         except BaseException as exc:
             result = (False, exc)
         try:
@@ -79,9 +81,11 @@ class _Worker:
         self.process.start()
         child.close()
 
-    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
+    def run(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float
+    ) -> Any:
         try:
-            self.conn.send((fn, args))
+            self.conn.send((fn, args, kwargs))
             ready = self.conn.poll(timeout)
         except (OSError, EOFError):
             ready = False
@@ -118,47 +122,59 @@ class _Worker:
 
 
 class WorkerPool:
-    """``workers`` processes; every job runs in one of them within ``timeout`` seconds."""
+    """``workers`` processes; every job runs in one of them within ``timeout`` seconds.
+
+    The processes start with the first job, so a pool that gets no work costs nothing.
+    """
 
     def __init__(self, workers: int, *, timeout: float, memory_limit: int | None = None) -> None:
         if workers < 1:
             raise ValueError("a WorkerPool needs at least one worker")
         self.timeout = timeout
-        self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], Future[Any]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._workers = [_Worker(memory_limit) for _ in range(workers)]
-        self._threads = [
-            threading.Thread(target=self._drive, args=(w,), name=f"worker-driver-{i}", daemon=True)
-            for i, w in enumerate(self._workers)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._size = workers
+        self._memory_limit = memory_limit
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._workers: list[_Worker] = []
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
         self._closed = False
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._workers:
+                return
+            self._workers = [_Worker(self._memory_limit) for _ in range(self._size)]
+            self._threads = [
+                threading.Thread(target=self._drive, args=(w,), name=f"worker-driver-{i}", daemon=True)
+                for i, w in enumerate(self._workers)
+            ]
+            for thread in self._threads:
+                thread.start()
 
     def _drive(self, worker: _Worker) -> None:
         while True:
             item = self._jobs.get()
             if item is None:
                 return
-            fn, args, future = item
+            fn, args, kwargs, future = item
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                future.set_result(worker.run(fn, args, self.timeout))
+                future.set_result(worker.run(fn, args, kwargs, self.timeout))
             except BaseException as exc:
                 future.set_exception(exc)
 
-    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         if self._closed:
             raise RuntimeError("the worker pool is closed")
+        self._start()
         future: Future[T] = Future()
-        self._jobs.put((fn, args, future))
+        self._jobs.put((fn, args, kwargs, future))
         return future
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` in a worker; raises its exception, JobTimeout or JobCrashed."""
-        return await asyncio.wrap_future(self.submit(fn, *args))
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)`` in a worker; raises its exception, JobTimeout or JobCrashed."""
+        return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
 
     def close(self) -> None:
         if self._closed:

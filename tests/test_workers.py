@@ -80,3 +80,9 @@ def test_closing_waits_for_running_jobs() -> None:
     assert done.is_set() and future.result() == 9
     with pytest.raises(RuntimeError, match="closed"):
         pool.submit(square, 1)
+
+
+def test_a_pool_without_work_starts_no_process() -> None:
+    pool = WorkerPool(2, timeout=30)
+    assert pool._workers == []
+    pool.close()

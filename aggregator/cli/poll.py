@@ -7,7 +7,8 @@ from rich import box
 from rich.table import Table
 
 from aggregator.cli.context import console, err_console, open_app
-from aggregator.poll import run_poll
+from aggregator.pages import poll_and_extract
+from aggregator.poll import run_async, run_poll
 from aggregator.types import FeedUpdateResult
 
 _STYLE = {
@@ -29,8 +30,14 @@ def poll(
     feed: list[str] = typer.Option([], "--feed", "-f", help="Poll this feed (by name); repeatable."),
     all_: bool = typer.Option(False, "--all", help="Poll every enabled feed, due or not."),
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when any feed failed."),
+    extract: bool = typer.Option(
+        True, "--extract/--no-extract", help="Fetch and extract new candidates' pages while polling."
+    ),
 ) -> None:
     """Run one poll cycle: the feeds that are due, every feed (--all), or the ones named.
+
+    New candidates' pages are fetched and extracted while the poll goes on
+    (--no-extract leaves them for `aggregator extract`).
 
     Prints a row per feed: result, new and updated entries, time. Exits 0 when
     the cycle ran, even if some feeds failed (see `aggregator feeds status`);
@@ -47,7 +54,11 @@ def poll(
                 "(see `aggregator feeds list`)"
             )
             raise typer.Exit(2)
-        report = run_poll(app, names=feed or None, due_only=not all_)
+        extracted = None
+        if extract:
+            report, extracted = run_async(poll_and_extract(app, names=feed or None, due_only=not all_))
+        else:
+            report = run_poll(app, names=feed or None, due_only=not all_)
     out = console()
     if not report.results:
         out.print("No feed is due (use --all to poll every feed now).")
@@ -58,6 +69,10 @@ def poll(
         f"{len(report.results)} feeds polled in {report.elapsed:.1f} s: {report.new} new, "
         f"{report.updated} updated, {failed} failed"
     )
+    if extracted is not None and extracted.articles:
+        counts = extracted.counts()
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        out.print(f"{len(extracted.articles)} pages extracted ({summary})")
     if failed and strict:
         raise typer.Exit(3)
 

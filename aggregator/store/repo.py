@@ -435,6 +435,16 @@ def list_candidates(
     return [_candidate(r) for r in s.execute(stmt).all()]
 
 
+def get_candidate(s: Session, candidate_id: int) -> Candidate | None:
+    stmt = (
+        sa.select(candidates, feeds.c.name.label("feed_name"), feeds.c.label.label("feed_label"))
+        .join(feeds, feeds.c.id == candidates.c.feed_id)
+        .where(candidates.c.id == candidate_id)
+    )
+    row = s.execute(stmt).one_or_none()
+    return _candidate(row) if row is not None else None
+
+
 def count_candidates(s: Session) -> int:
     return int(s.execute(sa.select(sa.func.count()).select_from(candidates)).scalar_one())
 

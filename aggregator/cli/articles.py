@@ -1,0 +1,169 @@
+"""``aggregator extract`` and ``aggregator show``: candidates' article text."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import typer
+from rich import box
+from rich.table import Table
+
+from aggregator.cli.context import console, err_console, iso, open_app, when
+from aggregator.pages import extract_pending
+from aggregator.poll import run_async
+from aggregator.store import articles as article_store
+from aggregator.store import repo
+from aggregator.types import Article, Candidate
+
+#: Words a minute for the reading time shown by `show`.
+WORDS_PER_MINUTE = 230
+
+
+def register(app: typer.Typer) -> None:
+    app.command("extract")(extract)
+    app.command("show")(show)
+
+
+def extract(
+    ctx: typer.Context,
+    ids: list[int] = typer.Option(
+        [], "--id", help="Extract this candidate (by id), whatever its state; repeatable."
+    ),
+    retry_failed: bool = typer.Option(
+        False, "--retry-failed", help="Also try again every page that failed or was flagged before."
+    ),
+) -> None:
+    """Fetch and extract the article pages of candidates that need it.
+
+    By default: candidates never tried, and transient failures whose retry time
+    has come. Polls do this on their own; this command is for catching up or
+    trying again by hand.
+
+    Example: aggregator extract --retry-failed
+    """
+    with open_app(ctx, sync=False) as app:
+        report = run_async(extract_pending(app, ids=ids or None, retry_failed=retry_failed))
+    out = console()
+    if not report.articles:
+        out.print("No candidate needs extracting.")
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in ("status", "pages", "text from page", "from feed", "from summary", "no text"):
+        table.add_column(name, justify="left" if name == "status" else "right")
+    by_status: dict[str, list[Article]] = {}
+    for article in report.articles:
+        by_status.setdefault(article.status, []).append(article)
+    for status, items in sorted(by_status.items()):
+        sources = [a.text_source for a in items]
+        table.add_row(
+            status, str(len(items)), str(sources.count("page")), str(sources.count("feed")),
+            str(sources.count("summary")), str(sources.count(None)),
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"{len(report.articles)} candidates in {report.elapsed:.1f} s")
+
+
+def show(
+    ctx: typer.Context,
+    candidate_id: int = typer.Argument(..., metavar="ID", help="The candidate's id (see `candidates list`)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object, for scripts."),
+) -> None:
+    """Show a candidate: its metadata, feed, extraction status, text source, reading time and text.
+
+    In a terminal the text is paged.
+
+    Example: aggregator show 42
+    """
+    with open_app(ctx, sync=False) as app, app.read() as s:
+        candidate = repo.get_candidate(s, candidate_id)
+        article = article_store.get_article(s, candidate_id)
+    if candidate is None:
+        err_console().print(f"[red]error:[/] no candidate {candidate_id} (see `aggregator candidates list`)")
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(_as_dict(candidate, article), ensure_ascii=False, indent=2))
+        return
+    out = console()
+    header = Table.grid(padding=(0, 1))
+    header.add_column(style="bold", no_wrap=True)
+    header.add_column(overflow="fold")
+    rows = [
+        ("title", candidate.title),
+        ("feed", f"{candidate.feed_name}" + (f" ({candidate.label})" if candidate.label else "")),
+        ("url", candidate.url or "-"),
+        ("published", f"{when(candidate.published_at)} ({candidate.date_source})"),
+        ("status", candidate.status),
+        ("language", (article.language if article else None) or candidate.language or "-"),
+    ]
+    if article is None:
+        rows.append(("article", "not extracted yet (run `aggregator extract`)"))
+    else:
+        rows += [
+            ("extraction", article.status + (f": {article.reason}" if article.reason else "")),
+            ("text from", article.text_source or "nowhere: no text"),
+            ("reading time", _reading_time(article.word_count)),
+        ]
+        if article.author:
+            rows.append(("author", article.author))
+        if article.lead_image:
+            rows.append(("image", article.lead_image))
+        if article.links:
+            rows.append(("links", f"{len(article.links)} in the text"))
+    for key, value in rows:
+        header.add_row(key, value)
+    text = (article.text if article else None) or candidate.summary or ""
+    if sys.stdout.isatty():
+        with out.pager(styles=True):
+            out.print(header)
+            out.print()
+            out.print(text, markup=False, highlight=False)
+    else:
+        out.print(header)
+        out.print()
+        out.print(text, markup=False, highlight=False)
+
+
+def _reading_time(words: int) -> str:
+    if words <= 0:
+        return "-"
+    return f"{max(1, math.ceil(words / WORDS_PER_MINUTE))} min ({words} words)"
+
+
+def _as_dict(c: Candidate, a: Article | None) -> dict[str, object]:
+    data: dict[str, object] = {
+        "id": c.id,
+        "feed": c.feed_name,
+        "label": c.label,
+        "title": c.title,
+        "url": c.url,
+        "canonical_url": c.canonical_url,
+        "published_at": iso(c.published_at),
+        "date_source": c.date_source,
+        "status": c.status,
+        "group_id": c.group_id,
+        "language": (a.language if a else None) or c.language,
+        "summary": c.summary,
+        "article": None,
+    }
+    if a is not None:
+        data["article"] = {
+            "status": a.status,
+            "reason": a.reason,
+            "text_source": a.text_source,
+            "word_count": a.word_count,
+            "reading_minutes": max(1, math.ceil(a.word_count / WORDS_PER_MINUTE)) if a.word_count else 0,
+            "page_url": a.page_url,
+            "title": a.title,
+            "author": a.author,
+            "published_at": iso(a.published_at),
+            "site_name": a.site_name,
+            "lead_image": a.lead_image,
+            "links": list(a.links),
+            "attempts": a.attempts,
+            "next_attempt_at": iso(a.next_attempt_at),
+            "extracted_at": iso(a.extracted_at),
+            "text": a.text,
+        }
+    return data

@@ -1,0 +1,275 @@
+"""Each new candidate's article: its page fetched once, its text extracted, else the feed's own.
+
+    pending candidates ─> fetch_page (guard, cap, timeouts, per-host limits)
+        ─> extract_page in a worker process (time and memory limits)
+        ─> ok: the page's text │ flagged or failed: the feed's content, else its summary
+        ─> Article (status, reason, text source, metadata) ─> saved in batches
+
+Transient failures (timeouts, 429, 5xx, connection errors) are tried again
+later with backoff; everything else is final until ``extract --retry-failed``.
+A page flagged as a challenge, a paywall or not HTML is recorded as such and
+never stored as the article.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aggregator.app import App
+from aggregator.errors import (
+    BlockedURLError,
+    BodyTooLargeError,
+    FetchError,
+    FetchTimeoutError,
+    HTTPStatusError,
+)
+from aggregator.extract import PageText, detect_language, extract_page, text_from_feed
+from aggregator.fetch import Fetcher
+from aggregator.poll import PollReport, poll
+from aggregator.store import articles as store
+from aggregator.types import Article, ExtractJob, ExtractStatus, FeedUpdateResult
+from aggregator.urls import is_http_url
+from aggregator.workers import JobCrashed, JobTimeout, WorkerPool
+
+log = logging.getLogger(__name__)
+
+#: Transient failures are tried this many times in all.
+MAX_ATTEMPTS = 4
+RETRY_BASE = timedelta(minutes=15)
+#: Jobs taken from the database at a time (and written back per transaction).
+BATCH = 50
+#: Seconds one page may take in a worker before the worker is stopped.
+EXTRACT_TIME_LIMIT = 30.0
+#: Address space a worker may use (a pathological page fails instead of swapping).
+WORKER_MEMORY = 1024 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractReport:
+    articles: tuple[Article, ...]
+    elapsed: float
+
+    def counts(self) -> Counter[str]:
+        return Counter(a.status for a in self.articles)
+
+
+class Extractor:
+    """Runs extraction jobs: one fetcher, one worker pool, for as long as a command or daemon lives."""
+
+    def __init__(self, app: App, fetcher: Fetcher, pool: WorkerPool) -> None:
+        self._app = app
+        self._fetcher = fetcher
+        self._pool = pool
+
+    async def run(self, job: ExtractJob, now: datetime) -> Article:
+        page: PageText | None = None
+        page_url: str | None = None
+        status: ExtractStatus
+        reason: str | None
+        transient = False
+        if not job.url or not is_http_url(job.url):
+            status, reason = "error", f"no http(s) link to fetch ({job.url or 'none'})"
+        else:
+            try:
+                fetched = await self._fetcher.fetch_page(job.url, now=now)
+                page_url = fetched.final_url
+                page = await self._extract(job, fetched.body or b"", fetched.final_url, fetched.headers, now)
+                status, reason = page.status, page.reason
+            except FetchError as exc:
+                status, reason, transient = _fetch_failure(exc)
+        if page is not None and page.status == "ok":
+            return self._article(job, now, page, "page", page_url, status, reason, transient=False)
+        fallback = await self._fallback(job)
+        if fallback is not None:
+            source, text = fallback
+            return self._article(job, now, text, source, page_url, status, reason, transient, page=page)
+        return self._article(job, now, None, None, page_url, status, reason, transient, page=page)
+
+    async def _extract(
+        self, job: ExtractJob, body: bytes, url: str, headers: Mapping[str, str], now: datetime
+    ) -> PageText:
+        try:
+            return await self._pool.run(
+                extract_page, body, url=url, content_type=headers.get("content-type"), now=now,
+                language=job.language,
+            )  # fmt: skip
+        except JobTimeout:
+            return _failed("timeout", f"extraction took longer than {self._pool.timeout:g} s; page skipped")
+        except MemoryError:
+            return _failed("error", "extraction ran out of its memory limit; page skipped")
+        except JobCrashed as exc:
+            return _failed("error", f"extraction crashed: {exc}")
+
+    async def _fallback(self, job: ExtractJob) -> tuple[str, PageText] | None:
+        if not job.content and not job.summary:
+            return None
+        try:
+            return await self._pool.run(
+                text_from_feed, job.content, job.content_type, job.summary, url=job.url or "",
+                language=job.language,
+            )  # fmt: skip
+        except (JobTimeout, JobCrashed, MemoryError) as exc:
+            log.warning("extracting the feed content of candidate %d failed: %s", job.candidate_id, exc)
+            return None
+
+    def _article(
+        self,
+        job: ExtractJob,
+        now: datetime,
+        text: PageText | None,
+        source: str | None,
+        page_url: str | None,
+        status: ExtractStatus,
+        reason: str | None,
+        transient: bool,
+        *,
+        page: PageText | None = None,
+    ) -> Article:
+        attempts = job.attempts + 1
+        retry = None
+        if transient and attempts < MAX_ATTEMPTS:
+            retry = now + RETRY_BASE * (1 << (attempts - 1))
+        meta = page if page is not None and page.status == "ok" else (page or text)
+        body = text.text if text is not None else None
+        language = (meta.language if meta else None) or (
+            detect_language(body, declared=job.language) if body else job.language
+        )
+        return Article(
+            candidate_id=job.candidate_id,
+            status=status,
+            reason=reason,
+            text_source=source if body else None,  # type: ignore[arg-type]
+            text=body,
+            word_count=text.word_count if text is not None and body else 0,
+            page_url=page_url,
+            title=meta.title if meta else None,
+            author=meta.author if meta else None,
+            published_at=meta.published if meta else None,
+            site_name=meta.site_name if meta else None,
+            language=language,
+            lead_image=meta.lead_image if meta else None,
+            links=(meta.links if meta else ()) or (text.links if text else ()),
+            attempts=attempts,
+            next_attempt_at=retry,
+            extracted_at=now,
+        )
+
+
+def _failed(status: ExtractStatus, reason: str) -> PageText:
+    return PageText.flagged(status, reason)
+
+
+def _fetch_failure(exc: FetchError) -> tuple[ExtractStatus, str, bool]:
+    """(status, reason, transient) for a failed page fetch."""
+    if isinstance(exc, BlockedURLError):
+        return "error", f"not fetched: {exc.reason}", False
+    if isinstance(exc, FetchTimeoutError):
+        return "timeout", exc.reason, True
+    if isinstance(exc, BodyTooLargeError):
+        return "error", exc.reason, False
+    if isinstance(exc, HTTPStatusError):
+        return "http_error", exc.reason, exc.status == 429 or exc.status >= 500
+    return "http_error", exc.reason, True
+
+
+def make_pool(app: App) -> WorkerPool:
+    return WorkerPool(max(1, app.parse_workers), timeout=EXTRACT_TIME_LIMIT, memory_limit=WORKER_MEMORY)
+
+
+async def extract_pending(
+    app: App,
+    *,
+    ids: Sequence[int] | None = None,
+    retry_failed: bool = False,
+    more: asyncio.Event | None = None,
+    done: asyncio.Event | None = None,
+    pool: WorkerPool | None = None,
+) -> ExtractReport:
+    """Extract every due candidate's page; with ``more``/``done``, keep going while a poll adds candidates.
+
+    ``more`` is set whenever new candidates were stored; the run ends once
+    ``done`` is set and nothing is pending.
+    """
+    started = time.perf_counter()
+    own_pool = pool is None
+    pool = pool or make_pool(app)
+    results: list[Article] = []
+    in_flight = asyncio.Semaphore(max(4, 4 * app.parse_workers))
+    try:
+        async with app.fetcher() as fetcher:
+            extractor = Extractor(app, fetcher, pool)
+            last_id = 0
+            while True:
+                now = app.clock()
+                if more is not None:
+                    more.clear()
+                with app.read() as s:
+                    jobs = store.pending_jobs(
+                        s, now=now, limit=BATCH, ids=ids, retry_failed=retry_failed, after_id=last_id
+                    )
+                if not jobs:
+                    if done is None or (done.is_set() and not more.is_set()):  # type: ignore[union-attr]
+                        break
+                    await _wait_any(more, done)  # type: ignore[arg-type]
+                    continue
+                last_id = jobs[-1].candidate_id
+
+                async def one(job: ExtractJob, now: datetime = now) -> Article:
+                    async with in_flight:
+                        return await extractor.run(job, now)
+
+                batch = list(await asyncio.gather(*(one(job) for job in jobs)))
+                await asyncio.to_thread(_save, app, batch)
+                results.extend(batch)
+                for article in batch:
+                    log.info(
+                        "extracted %d: %s (%s)%s", article.candidate_id, article.status,
+                        article.text_source or "no text", f": {article.reason}" if article.reason else "",
+                    )  # fmt: skip
+    finally:
+        if own_pool:
+            pool.close()
+    return ExtractReport(tuple(results), time.perf_counter() - started)
+
+
+async def _wait_any(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+def _save(app: App, batch: list[Article]) -> None:
+    with app.write() as s:
+        store.save_articles(s, batch)
+
+
+async def poll_and_extract(
+    app: App, *, names: Sequence[str] | None = None, due_only: bool = True
+) -> tuple[PollReport, ExtractReport]:
+    """A poll cycle with extraction beside it: pages are extracted while feeds are still polled.
+
+    The extractor starts at once on whatever is pending, wakes whenever the
+    poll stores new candidates, and ends when the poll has ended and nothing
+    is left.
+    """
+    more, done = asyncio.Event(), asyncio.Event()
+
+    def on_result(result: FeedUpdateResult) -> None:
+        if result.new:
+            more.set()
+
+    extraction = asyncio.create_task(extract_pending(app, more=more, done=done))
+    try:
+        report = await poll(app, names=names, due_only=due_only, on_result=on_result)
+    finally:
+        done.set()
+    return report, await extraction

@@ -1,0 +1,210 @@
+"""Article extraction end to end: pages served from 127.0.0.1, a real database, real worker processes."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from aggregator.app import App, make_app
+from aggregator.cli import app as cli
+from aggregator.config import Settings, load_config
+from aggregator.pages import extract_pending, poll_and_extract
+from aggregator.poll import run_async, run_poll
+from aggregator.store import articles as article_store
+from aggregator.store.tables import candidates
+from aggregator.types import Article
+from aggregator.workers import WorkerPool
+from tests import feedgen
+from tests.fixture_server import FixtureServer, Response, serve
+
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+T0 = datetime(2024, 3, 2, 12, 0, tzinfo=UTC)
+FEED_CONTENT = "<p>" + " ".join(["The feed's own full text of this post, kept as a fallback."] * 20) + "</p>"
+
+
+def entry(key: str, link: str) -> feedgen.Entry:
+    return feedgen.Entry(key, f"Post {key}", link, T0 - timedelta(days=1), "A short summary.", FEED_CONTENT)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def server() -> Iterator[FixtureServer]:
+    with serve() as s:
+        yield s
+
+
+@pytest.fixture
+def make(tmp_path: Path, database_url: str) -> Iterator[object]:
+    apps: list[App] = []
+    clock = Clock()
+
+    def build(server: FixtureServer, entries: list[feedgen.Entry], **fetch: object) -> App:
+        server.add("/feed.xml", feedgen.rss("Pages", server.base_url, entries))
+        text = feedgen.feeds_yaml([("pages", server.url("/feed.xml"))])
+        for key, value in fetch.items():
+            text = text.replace("  deadline: 5\n", f"  deadline: 5\n  {key}: {value}\n")
+        path = tmp_path / "feeds.yaml"
+        path.write_text(text, encoding="utf-8")
+        app = make_app(
+            Settings(database_url=database_url, data_dir=tmp_path / "data"), load_config(path),
+            config_path=path, clock=clock, rng=random.Random(5), parse_workers=1,
+        )  # fmt: skip
+        apps.append(app)
+        app.sync_feeds()
+        return app
+
+    build.clock = clock  # type: ignore[attr-defined]
+    yield build
+    for app in apps:
+        app.close()
+
+
+def by_key(app: App) -> dict[str, Article]:
+    with app.read() as s:
+        rows = s.execute(sa.select(candidates.c.id, candidates.c.entry_key)).all()
+        return {key: article_store.get_article(s, cid) for cid, key in rows}  # type: ignore[misc]
+
+
+def page(server: FixtureServer, name: str, content_type: str = "text/html; charset=utf-8") -> str:
+    server.add(f"/p/{name}", (PAGES / name).read_bytes(), content_type=content_type)
+    return server.url(f"/p/{name}")
+
+
+def test_pages_are_extracted_flagged_or_replaced_by_the_feeds_text(server: FixtureServer, make) -> None:  # type: ignore[no-untyped-def]
+    entries = [
+        entry("article", page(server, "article_boilerplate.html")),
+        entry("korean", page(server, "korean.html")),
+        entry("japanese", page(server, "japanese.html")),
+        entry("challenge", page(server, "cloudflare_challenge.html")),
+        entry("paywall", page(server, "paywall_stub.html")),
+        entry("pdf", page(server, "document.pdf", "application/pdf")),
+        entry("wrong-charset", page(server, "euc_kr_declared_utf8.html")),
+        entry("private", "http://127.0.0.2/internal"),
+        entry("missing", server.url("/p/nowhere.html")),
+    ]
+    app = make(server, entries)
+
+    report, extracted = run_async(poll_and_extract(app))
+
+    assert report.new == len(entries)
+    assert len(extracted.articles) == len(entries)
+    got = by_key(app)
+    article = got["article"]
+    assert (article.status, article.text_source) == ("ok", "page")
+    assert article.word_count > 80 and article.attempts == 1 and article.next_attempt_at is None
+    assert got["korean"].status == "ok" and got["korean"].language == "ko"
+    assert got["japanese"].status == "ok" and got["japanese"].language == "ja"
+    assert got["wrong-charset"].status == "ok"
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in got["wrong-charset"].text or "")
+    for key, status in (("challenge", "challenge"), ("paywall", "paywall"), ("pdf", "not_html")):
+        flagged = got[key]
+        assert flagged.status == status, key
+        assert flagged.text_source == "feed", key  # never the flagged page itself
+        assert "feed's own full text" in (flagged.text or ""), key
+    assert got["private"].status == "error" and "not fetched" in (got["private"].reason or "")
+    assert got["missing"].status == "http_error" and got["missing"].next_attempt_at is None
+    assert not [r for r in server.requests if r.path == "/internal"]
+    # Every page was fetched exactly once.
+    fetched = [r.path for r in server.requests if r.path.startswith("/p/")]
+    assert sorted(fetched) == sorted(set(fetched))
+
+
+def test_transient_failures_are_retried_later_and_by_hand(server: FixtureServer, make) -> None:  # type: ignore[no-untyped-def]
+    gate = threading.Event()
+    server.route("/p/busy", Response(status=503, headers={"Retry-After": "60"}))
+    server.route("/p/slow", Response(body=b"<html></html>", gate=gate))
+    app = make(server, [entry("busy", server.url("/p/busy")), entry("slow", server.url("/p/slow"))])
+    try:
+        run_async(poll_and_extract(app))
+    finally:
+        gate.set()
+    got = by_key(app)
+    assert got["busy"].status == "http_error" and got["busy"].next_attempt_at == T0 + timedelta(minutes=15)
+    assert got["slow"].status == "timeout" and got["slow"].next_attempt_at == T0 + timedelta(minutes=15)
+    assert got["busy"].text_source == "feed"
+
+    # Not due yet: nothing happens. Once due, tried again.
+    assert run_async(extract_pending(app)).articles == ()
+    make.clock.now = T0 + timedelta(minutes=16)  # type: ignore[attr-defined]
+    server.add("/p/busy", (PAGES / "article_boilerplate.html").read_bytes(), content_type="text/html")
+    again = {a.candidate_id: a for a in run_async(extract_pending(app)).articles}
+    assert len(again) == 2
+    got = by_key(app)
+    assert (got["busy"].status, got["busy"].text_source, got["busy"].attempts) == ("ok", "page", 2)
+
+
+def test_a_page_over_the_cap_and_a_page_that_takes_too_long(server: FixtureServer, make) -> None:  # type: ignore[no-untyped-def]
+    huge = (
+        "<html><body>"
+        + "".join(
+            f"<div><p>word {i} " + "lorem ipsum dolor sit amet " * 20 + "</p></div>" for i in range(15000)
+        )
+        + "</body></html>"
+    ).encode()
+    server.add("/p/huge", huge, content_type="text/html")
+    big = b"<html><body>" + b"<p>too much</p>" * 700_000 + b"</body></html>"
+    server.add("/p/big", big, content_type="text/html")
+    app = make(
+        server, [entry("huge", server.url("/p/huge")), entry("big", server.url("/p/big"))],
+        max_body_bytes=9_000_000,
+    )  # fmt: skip
+    assert run_poll(app).new == 2
+    # `big` (10.5 MB) passes the 9 MB cap; `huge` (8.5 MB) fits but takes ~12 s to extract.
+    with WorkerPool(1, timeout=1.0) as pool:
+        report = run_async(extract_pending(app, pool=pool))
+    got = by_key(app)
+    assert len(report.articles) == 2
+    assert got["big"].status == "error" and "larger" in (got["big"].reason or "")
+    assert got["huge"].status == "timeout" and "1 s" in (got["huge"].reason or "")
+    assert got["big"].text_source == got["huge"].text_source == "feed"
+    assert got["huge"].next_attempt_at is None  # a page that is too slow stays too slow
+
+
+def test_extract_and_show_commands(
+    server: FixtureServer,
+    make,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    app = make(
+        server, [entry("article", page(server, "article_boilerplate.html")), entry("gone", server.url("/x"))]
+    )
+    app.close()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGGREGATOR_DATABASE_URL", database_url)
+    runner = CliRunner()
+    polled = runner.invoke(cli, ["poll", "--no-extract"], catch_exceptions=False)
+    assert polled.exit_code == 0 and "pages extracted" not in polled.output
+
+    first = runner.invoke(cli, ["extract"], catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    assert "2 candidates" in first.output
+    assert "No candidate needs extracting." in runner.invoke(cli, ["extract"]).output
+    retried = runner.invoke(cli, ["extract", "--retry-failed"], catch_exceptions=False)
+    assert "1 candidates" in retried.output
+
+    listed = json.loads(runner.invoke(cli, ["candidates", "list", "--json"]).output)
+    article_id = next(c["id"] for c in listed if c["title"] == "Post article")
+    shown = json.loads(runner.invoke(cli, ["show", str(article_id), "--json"]).output)
+    assert shown["article"]["status"] == "ok" and shown["article"]["text_source"] == "page"
+    assert shown["article"]["reading_minutes"] >= 1 and shown["article"]["text"]
+    text = runner.invoke(cli, ["show", str(article_id)])
+    assert text.exit_code == 0 and "reading time" in text.output and "text from" in text.output
+    missing = runner.invoke(cli, ["show", "99999"])
+    assert missing.exit_code == 2 and "no candidate 99999" in missing.output
