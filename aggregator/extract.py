@@ -567,6 +567,7 @@ _CJK_LINE_BREAK = re.compile(
     "(?=[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff9f])"
 )
 _HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
+_FOLDABLE = re.compile(r"[\t\r\n\f]|  ")
 
 
 def _fold_whitespace(tree: HtmlElement) -> None:
@@ -585,7 +586,13 @@ def _fold_whitespace(tree: HtmlElement) -> None:
 
 
 def _fold(text: str) -> str:
-    return _HTML_SPACE.sub(" ", _CJK_LINE_BREAK.sub("", text))
+    # Most text nodes have nothing to fold: skip the regexes for them (a
+    # measurable share of extraction time on large pages).
+    if "\n" in text:
+        text = _CJK_LINE_BREAK.sub("", text)
+    elif not _FOLDABLE.search(text):
+        return text
+    return _HTML_SPACE.sub(" ", text)
 
 
 def _body_links(body: etree._Element, url: str) -> tuple[str, ...]:

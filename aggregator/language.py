@@ -104,26 +104,19 @@ def detect_language(text: str, *, declared: str | None = None) -> str | None:
 
 # -- word counts ----------------------------------------------------------------
 
-_WORD = re.compile(
-    f"(?P<ideographic>[{_KANA}{_HAN}]+)"  # Japanese and Chinese: no spaces between words
-    f"|(?P<hangul>[{_HANGUL}]+)"  # Korean separates words with spaces
-    f"|[^\\W{_KANA}{_HAN}{_HANGUL}]+"  # anything else made of word characters
-)
 
 #: Kanji and kana per word. Japanese words average two to three characters;
 #: the low end keeps word-count thresholds lenient with CJK text (80 words is
 #: about 160 characters, a short paragraph).
 CJK_CHARS_PER_WORD = 2
+_NOT_IDEOGRAPHIC = re.compile(f"[^{_KANA}{_HAN}]+")
+_SPACED_WORD = re.compile(f"[{_HANGUL}]+|[^\\W{_KANA}{_HAN}{_HANGUL}]+")
 
 
 def word_count(text: str) -> int:
     """Words in ``text``: space-separated words (Korean included), and one per two kanji or kana."""
-    words = 0
-    ideographic = 0
-    for match in _WORD.finditer(text):
-        run = match.group("ideographic")
-        if run is None:
-            words += 1
-        else:
-            ideographic += len(run)
+    # findall/sub run in C; a Python loop over every word was a measurable
+    # share of extraction time.
+    ideographic = len(_NOT_IDEOGRAPHIC.sub("", text))
+    words = len(_SPACED_WORD.findall(text))
     return words + -(-ideographic // CJK_CHARS_PER_WORD)

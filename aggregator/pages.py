@@ -193,17 +193,30 @@ async def extract_pending(
 ) -> ExtractReport:
     """Extract every due candidate's page; with ``more``/``done``, keep going while a poll adds candidates.
 
-    ``more`` is set whenever new candidates were stored; the run ends once
-    ``done`` is set and nothing is pending.
+    A continuous pipeline: a bounded number of pages are in flight at once (a
+    new one starts as soon as one ends, so the workers never wait for the
+    slowest page of a batch) and a writer stores finished articles in batches
+    beside it. ``more`` is set whenever new candidates were stored; the run
+    ends once ``done`` is set and nothing is pending.
     """
     started = time.perf_counter()
     own_pool = pool is None
     pool = pool or make_pool(app)
     results: list[Article] = []
-    in_flight = asyncio.Semaphore(max(4, 4 * app.parse_workers))
+    slots = asyncio.Semaphore(max(4, 4 * app.parse_workers))
+    finished: asyncio.Queue[Article | None] = asyncio.Queue()
+    writer = asyncio.create_task(_write_loop(app, finished, results))
+    running: set[asyncio.Task[None]] = set()
     try:
         async with app.fetcher() as fetcher:
             extractor = Extractor(app, fetcher, pool)
+
+            async def one(job: ExtractJob, now: datetime) -> None:
+                try:
+                    await finished.put(await extractor.run(job, now))
+                finally:
+                    slots.release()
+
             last_id = 0
             while True:
                 now = app.clock()
@@ -214,28 +227,47 @@ async def extract_pending(
                         s, now=now, limit=BATCH, ids=ids, retry_failed=retry_failed, after_id=last_id
                     )
                 if not jobs:
-                    if done is None or (done.is_set() and not more.is_set()):  # type: ignore[union-attr]
+                    if more is None or done is None or (done.is_set() and not more.is_set()):
                         break
-                    await _wait_any(more, done)  # type: ignore[arg-type]
+                    await _wait_any(more, done)
                     continue
                 last_id = jobs[-1].candidate_id
-
-                async def one(job: ExtractJob, now: datetime = now) -> Article:
-                    async with in_flight:
-                        return await extractor.run(job, now)
-
-                batch = list(await asyncio.gather(*(one(job) for job in jobs)))
-                await asyncio.to_thread(_save, app, batch)
-                results.extend(batch)
-                for article in batch:
-                    log.info(
-                        "extracted %d: %s (%s)%s", article.candidate_id, article.status,
-                        article.text_source or "no text", f": {article.reason}" if article.reason else "",
-                    )  # fmt: skip
+                for job in jobs:
+                    await slots.acquire()
+                    task = asyncio.create_task(one(job, now))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+            if running:
+                await asyncio.gather(*running)
     finally:
+        for task in running:
+            task.cancel()
+        await finished.put(None)
+        await writer
         if own_pool:
             pool.close()
     return ExtractReport(tuple(results), time.perf_counter() - started)
+
+
+async def _write_loop(app: App, finished: asyncio.Queue[Article | None], results: list[Article]) -> None:
+    done = False
+    while not done:
+        batch: list[Article] = []
+        item = await finished.get()
+        while item is not None:
+            batch.append(item)
+            if len(batch) >= BATCH or finished.empty():
+                break
+            item = finished.get_nowait()
+        done = item is None
+        if batch:
+            await asyncio.to_thread(_save, app, batch)
+            results.extend(batch)
+            for article in batch:
+                log.info(
+                    "extracted %d: %s (%s)%s", article.candidate_id, article.status,
+                    article.text_source or "no text", f": {article.reason}" if article.reason else "",
+                )  # fmt: skip
 
 
 async def _wait_any(*events: asyncio.Event) -> None:

@@ -10,6 +10,8 @@ runs with socket connections refused.
 from __future__ import annotations
 
 import pickle
+import random
+import re
 import socket
 from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 import trafilatura
 
-from aggregator import extract
+from aggregator import extract, language
 from aggregator.extract import (
     PageText,
     decode_html,
@@ -608,3 +610,27 @@ def test_corpus_links_for_scoring(corpus: Path) -> None:
     assert not any(
         link.startswith("https://lilianweng.github.io/posts/2023-06-23-agent/#") for link in result.links
     )
+
+
+def test_word_count_matches_a_word_by_word_count() -> None:
+    # The reference: walk every word, count CJK characters two to a word.
+    kana, han, hangul = language._KANA, language._HAN, language._HANGUL
+    pattern = re.compile(
+        f"(?P<ideographic>[{kana}{han}]+)|(?P<hangul>[{hangul}]+)|[^\\W{kana}{han}{hangul}]+"
+    )
+
+    def reference(text: str) -> int:
+        words = ideographic = 0
+        for match in pattern.finditer(text):
+            run = match.group("ideographic")
+            if run is None:
+                words += 1
+            else:
+                ideographic += len(run)
+        return words + -(-ideographic // 2)
+
+    rng = random.Random(11)
+    alphabet = "ab 가나다 日本語かなカナ 123_-.,\n\t①ー々ﾃｽ"
+    samples = ["", "hello world", "안녕하세요 세계", "日本語のテキスト", "mixed 日本 text 한국어 foo_bar"]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(3000)]
+    assert [word_count(t) for t in samples] == [reference(t) for t in samples]

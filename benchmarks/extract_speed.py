@@ -1,0 +1,158 @@
+"""Articles extracted per second through the real pipeline, beside trafilatura called directly.
+
+    python benchmarks/extract_speed.py              # the corpus pages, three copies each
+    python benchmarks/extract_speed.py --copies 5
+
+The pipeline run is `aggregator extract` minus the CLI: pages fetched from
+127.0.0.1 (served by a separate process), extracted in the worker pool, the
+articles written to a fresh SQLite database. The floor is trafilatura.extract
+on the same bytes with the same settings, in one process and in a pool of
+two, with no fetching, decoding, checks, metadata handling or storage. The
+ratio is the pipeline's rate over the two-process floor. Pages are read from
+../shared/corpus/pages (the benchmark stops if it is missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import resource
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aggregator.app import make_app  # noqa: E402
+from aggregator.config import Settings, load_config  # noqa: E402
+from aggregator.pages import extract_pending  # noqa: E402
+from aggregator.poll import run_async, run_poll  # noqa: E402
+from tests import feedgen  # noqa: E402
+
+PAGES = ROOT.parent / "shared" / "corpus" / "pages"
+
+
+def corpus_pages() -> list[tuple[str, bytes]]:
+    if not PAGES.is_dir():
+        sys.exit(f"no corpus at {PAGES}")
+    return [(p.name, p.read_bytes()) for p in sorted(PAGES.glob("*.html"))]
+
+
+def serve(conn: Connection, copies: int) -> None:
+    from datetime import UTC, datetime
+
+    from tests.fixture_server import FixtureServer
+
+    server = FixtureServer(ports=8).start()
+    entries = []
+    for copy in range(copies):
+        for i, (name, body) in enumerate(corpus_pages()):
+            path = f"/{copy}/{name}"
+            server.add(path, body, content_type="text/html")
+            link = server.url(path, (copy * 100 + i) % 8)
+            when = datetime(2024, 3, 1, tzinfo=UTC)
+            entries.append(feedgen.Entry(f"{copy}-{name}", name, link, when, "summary", ""))
+    server.add("/feed.xml", feedgen.rss("Pages", server.base_url, entries))
+    conn.send(server.url("/feed.xml"))
+    conn.recv()
+    server.stop()
+
+
+def trafilatura_one(body: bytes) -> int:
+    import trafilatura
+
+    text = trafilatura.extract(
+        body, include_comments=False, include_tables=True, include_formatting=True, output_format="markdown",
+        with_metadata=True,
+    )  # fmt: skip
+    return len(text or "")
+
+
+def cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def peak_mb() -> float:
+    return (
+        max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        / 1024
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--copies", type=int, default=3, help="times each corpus page is served")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    bodies = [body for _ in range(args.copies) for _, body in corpus_pages()]
+
+    rows = []
+    t0 = time.perf_counter()
+    for body in bodies:
+        trafilatura_one(body)
+    rows.append(("trafilatura, 1 process", len(bodies), time.perf_counter() - t0))
+
+    ctx = multiprocessing.get_context("spawn")
+    t0 = time.perf_counter()
+    with ctx.Pool(args.workers) as pool:
+        pool.map(trafilatura_one, bodies, chunksize=1)
+    rows.append((f"trafilatura, {args.workers} processes", len(bodies), time.perf_counter() - t0))
+
+    here, there = ctx.Pipe()
+    server = ctx.Process(target=serve, args=(there, args.copies))
+    server.start()
+    feed_url = here.recv()
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "feeds.yaml"
+        config.write_text(
+            feedgen.feeds_yaml([("pages", feed_url)]).replace("read_timeout: 2", "read_timeout: 20")
+            .replace("deadline: 5", "deadline: 60"),
+            encoding="utf-8",
+        )  # fmt: skip
+        app = make_app(
+            Settings(database_url=f"sqlite:///{tmp}/bench.sqlite3", data_dir=Path(tmp)), load_config(config),
+            config_path=config, rng=random.Random(1), parse_workers=args.workers,
+        )  # fmt: skip
+        app.sync_feeds()
+        run_poll(app)
+        own0 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu0, t0 = cpu(), time.perf_counter()
+        report = run_async(extract_pending(app))
+        wall, used = time.perf_counter() - t0, cpu() - cpu0
+        own1 = resource.getrusage(resource.RUSAGE_SELF)
+        main_cpu = own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime
+        app.close()
+    here.send("stop")
+    server.join()
+    rows.append((f"pipeline, {args.workers} workers", len(report.articles), wall))
+    counts = report.counts()
+
+    print(f"\n{len(bodies)} pages ({args.copies} copies of {len(bodies) // args.copies} corpus pages)\n")
+    header = f"{'run':<28}{'pages':>7}{'wall s':>9}{'pages/s':>9}"
+    print(header)
+    print("-" * len(header))
+    for name, n, seconds in rows:
+        print(f"{name:<28}{n:>7}{seconds:>9.2f}{n / seconds:>9.1f}")
+    floor = rows[1][1] / rows[1][2]
+    rate = rows[2][1] / rows[2][2]
+    print(f"\npipeline / {args.workers}-process floor: {rate / floor:.0%}")
+    print(
+        f"pipeline CPU {used:.1f} s ({main_cpu:.1f} s in the polling process, the rest in workers), "
+        f"peak RSS {peak_mb():.0f} MB (largest process)"
+    )
+    print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
+if __name__ == "__main__":
+    main()
