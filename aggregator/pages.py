@@ -33,7 +33,7 @@ from aggregator.extract import PageText, detect_language, extract_page, text_fro
 from aggregator.fetch import Fetcher
 from aggregator.poll import PollReport, poll
 from aggregator.store import articles as store
-from aggregator.types import Article, ExtractJob, ExtractStatus, FeedUpdateResult
+from aggregator.types import Article, ExtractJob, ExtractStatus, FeedUpdateResult, TextSource
 from aggregator.urls import is_http_url
 from aggregator.workers import JobCrashed, JobTimeout, WorkerPool
 
@@ -62,8 +62,7 @@ class ExtractReport:
 class Extractor:
     """Runs extraction jobs: one fetcher, one worker pool, for as long as a command or daemon lives."""
 
-    def __init__(self, app: App, fetcher: Fetcher, pool: WorkerPool) -> None:
-        self._app = app
+    def __init__(self, fetcher: Fetcher, pool: WorkerPool) -> None:
         self._fetcher = fetcher
         self._pool = pool
 
@@ -100,13 +99,14 @@ class Extractor:
                 language=job.language,
             )  # fmt: skip
         except JobTimeout:
-            return _failed("timeout", f"extraction took longer than {self._pool.timeout:g} s; page skipped")
+            reason = f"extraction took longer than {self._pool.timeout:g} s; page skipped"
+            return PageText.flagged("timeout", reason)
         except MemoryError:
-            return _failed("error", "extraction ran out of its memory limit; page skipped")
+            return PageText.flagged("error", "extraction ran out of its memory limit; page skipped")
         except JobCrashed as exc:
-            return _failed("error", f"extraction crashed: {exc}")
+            return PageText.flagged("error", f"extraction crashed: {exc}")
 
-    async def _fallback(self, job: ExtractJob) -> tuple[str, PageText] | None:
+    async def _fallback(self, job: ExtractJob) -> tuple[TextSource, PageText] | None:
         if not job.content and not job.summary:
             return None
         try:
@@ -123,7 +123,7 @@ class Extractor:
         job: ExtractJob,
         now: datetime,
         text: PageText | None,
-        source: str | None,
+        source: TextSource | None,
         page_url: str | None,
         status: ExtractStatus,
         reason: str | None,
@@ -144,7 +144,7 @@ class Extractor:
             candidate_id=job.candidate_id,
             status=status,
             reason=reason,
-            text_source=source if body else None,  # type: ignore[arg-type]
+            text_source=source if body else None,
             text=body,
             word_count=text.word_count if text is not None and body else 0,
             page_url=page_url,
@@ -159,10 +159,6 @@ class Extractor:
             next_attempt_at=retry,
             extracted_at=now,
         )
-
-
-def _failed(status: ExtractStatus, reason: str) -> PageText:
-    return PageText.flagged(status, reason)
 
 
 def _fetch_failure(exc: FetchError) -> tuple[ExtractStatus, str, bool]:
@@ -209,7 +205,7 @@ async def extract_pending(
     running: set[asyncio.Task[None]] = set()
     try:
         async with app.fetcher() as fetcher:
-            extractor = Extractor(app, fetcher, pool)
+            extractor = Extractor(fetcher, pool)
 
             async def one(job: ExtractJob, now: datetime) -> None:
                 try:

@@ -10,6 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from aggregator.cli.candidates import candidate_dict
 from aggregator.cli.context import console, err_console, iso, open_app, when
 from aggregator.pages import extract_pending
 from aggregator.poll import run_async
@@ -132,21 +133,10 @@ def _reading_time(words: int) -> str:
 
 
 def _as_dict(c: Candidate, a: Article | None) -> dict[str, object]:
-    data: dict[str, object] = {
-        "id": c.id,
-        "feed": c.feed_name,
-        "label": c.label,
-        "title": c.title,
-        "url": c.url,
-        "canonical_url": c.canonical_url,
-        "published_at": iso(c.published_at),
-        "date_source": c.date_source,
-        "status": c.status,
-        "group_id": c.group_id,
-        "language": (a.language if a else None) or c.language,
-        "summary": c.summary,
-        "article": None,
-    }
+    data = candidate_dict(c)
+    data["language"] = (a.language if a else None) or c.language
+    data["summary"] = c.summary
+    data["article"] = None
     if a is not None:
         data["article"] = {
             "status": a.status,

@@ -30,7 +30,7 @@ def list_(
     with open_app(ctx, sync=False) as app, app.read() as s:
         items = repo.list_candidates(s, feed_names=feed or None, status=status, limit=limit)
     if as_json:
-        typer.echo(json.dumps([_as_dict(c) for c in items], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([candidate_dict(c) for c in items], ensure_ascii=False, indent=2))
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name, kwargs in (
@@ -47,7 +47,8 @@ def list_(
     console().print(table)
 
 
-def _as_dict(c: Candidate) -> dict[str, object]:
+def candidate_dict(c: Candidate) -> dict[str, object]:
+    """A candidate as JSON, the same in every command that prints one."""
     return {
         "id": c.id,
         "feed": c.feed_name,
