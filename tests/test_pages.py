@@ -94,6 +94,8 @@ def test_pages_are_extracted_flagged_or_replaced_by_the_feeds_text(server: Fixtu
         entry("paywall", page(server, "paywall_stub.html")),
         entry("pdf", page(server, "document.pdf", "application/pdf")),
         entry("wrong-charset", page(server, "euc_kr_declared_utf8.html")),
+        entry("code", page(server, "code_blocks.html")),
+        entry("table", page(server, "table.html")),
         entry("private", "http://127.0.0.2/internal"),
         entry("missing", server.url("/p/nowhere.html")),
     ]
@@ -116,6 +118,8 @@ def test_pages_are_extracted_flagged_or_replaced_by_the_feeds_text(server: Fixtu
         assert flagged.status == status, key
         assert flagged.text_source == "feed", key  # never the flagged page itself
         assert "feed's own full text" in (flagged.text or ""), key
+    assert "        worker.run(extract_page, SAMPLE_PAGE)\n" in (got["code"].text or "")  # indentation kept
+    assert "| int8 static calibrated | 206 | 17.9 | -0.2% |" in (got["table"].text or "").replace("  ", " ")
     assert got["private"].status == "error" and "not fetched" in (got["private"].reason or "")
     assert got["missing"].status == "http_error" and got["missing"].next_attempt_at is None
     assert not [r for r in server.requests if r.path == "/internal"]
