@@ -18,6 +18,7 @@ import argparse
 import multiprocessing
 import random
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from aggregator.app import make_app  # noqa: E402
 from aggregator.config import Settings, load_config  # noqa: E402
-from aggregator.pages import extract_pending  # noqa: E402
+from aggregator.pages import ExtractReport, extract_pending  # noqa: E402
 from aggregator.poll import run_async, run_poll  # noqa: E402
 from tests import feedgen  # noqa: E402
 
@@ -88,31 +89,8 @@ def peak_mb() -> float:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--copies", type=int, default=3, help="times each corpus page is served")
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-    bodies = [body for _ in range(args.copies) for _, body in corpus_pages()]
-
-    rows = []
-    t0 = time.perf_counter()
-    for body in bodies:
-        trafilatura_one(body)
-    rows.append(("trafilatura, 1 process", len(bodies), time.perf_counter() - t0))
-
-    ctx = multiprocessing.get_context("spawn")
-    t0 = time.perf_counter()
-    with ctx.Pool(args.workers) as pool:
-        pool.map(trafilatura_one, bodies, chunksize=1)
-    rows.append((f"trafilatura, {args.workers} processes", len(bodies), time.perf_counter() - t0))
-
-    here, there = ctx.Pipe()
-    server = ctx.Process(target=serve, args=(there, args.copies))
-    server.start()
-    feed_url = here.recv()
+def pipeline_run(feed_url: str, workers: int) -> tuple[float, float, float, ExtractReport]:
+    """Poll the page feed into a fresh database, then time extracting every page."""
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "feeds.yaml"
         config.write_text(
@@ -122,7 +100,7 @@ def main() -> None:
         )  # fmt: skip
         app = make_app(
             Settings(database_url=f"sqlite:///{tmp}/bench.sqlite3", data_dir=Path(tmp)), load_config(config),
-            config_path=config, rng=random.Random(1), parse_workers=args.workers,
+            config_path=config, rng=random.Random(1), parse_workers=workers,
         )  # fmt: skip
         app.sync_feeds()
         run_poll(app)
@@ -131,24 +109,67 @@ def main() -> None:
         report = run_async(extract_pending(app))
         wall, used = time.perf_counter() - t0, cpu() - cpu0
         own1 = resource.getrusage(resource.RUSAGE_SELF)
-        main_cpu = own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime
         app.close()
+    return wall, used, own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime, report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--copies", type=int, default=3, help="times each corpus page is served")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="alternating rounds; medians are shown")
+    args = parser.parse_args()
+    bodies = [body for _ in range(args.copies) for _, body in corpus_pages()]
+
+    ctx = multiprocessing.get_context("spawn")
+    here, there = ctx.Pipe()
+    server = ctx.Process(target=serve, args=(there, args.copies))
+    server.start()
+    feed_url = here.recv()
+
+    # This machine's speed drifts from minute to minute: floor and pipeline runs
+    # alternate, and the table shows medians over --repeat rounds.
+    one: list[float] = []
+    two: list[float] = []
+    pipe: list[float] = []
+    ratios: list[float] = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        for body in bodies:
+            trafilatura_one(body)
+        one.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        with ctx.Pool(args.workers) as pool:
+            pool.map(trafilatura_one, bodies, chunksize=1)
+        two.append(time.perf_counter() - t0)
+        wall, used, main_cpu, report = pipeline_run(feed_url, args.workers)
+        pipe.append(wall)
+        ratios.append(two[-1] / wall)
     here.send("stop")
     server.join()
-    rows.append((f"pipeline, {args.workers} workers", len(report.articles), wall))
     counts = report.counts()
 
-    print(f"\n{len(bodies)} pages ({args.copies} copies of {len(bodies) // args.copies} corpus pages)\n")
+    print(f"\n{len(bodies)} pages ({args.copies} copies of {len(bodies) // args.copies} corpus pages), "
+          f"median of {args.repeat} alternating rounds\n")  # fmt: skip
     header = f"{'run':<28}{'pages':>7}{'wall s':>9}{'pages/s':>9}"
     print(header)
     print("-" * len(header))
-    for name, n, seconds in rows:
-        print(f"{name:<28}{n:>7}{seconds:>9.2f}{n / seconds:>9.1f}")
-    floor = rows[1][1] / rows[1][2]
-    rate = rows[2][1] / rows[2][2]
-    print(f"\npipeline / {args.workers}-process floor: {rate / floor:.0%}")
+    for name, runs in (
+        ("trafilatura, 1 process", one),
+        (f"trafilatura, {args.workers} processes", two),
+        (f"pipeline, {args.workers} workers", pipe),
+    ):
+        seconds = statistics.median(runs)
+        print(f"{name:<28}{len(bodies):>7}{seconds:>9.2f}{len(bodies) / seconds:>9.1f}")
     print(
-        f"pipeline CPU {used:.1f} s ({main_cpu:.1f} s in the polling process, the rest in workers), "
+        f"\npipeline / {args.workers}-process floor: median {statistics.median(ratios):.0%} "
+        f"(rounds: {', '.join(f'{r:.0%}' for r in ratios)})"
+    )
+    print(
+        f"last pipeline round: CPU {used:.1f} s ({main_cpu:.1f} s in the polling process, "
+        "the rest in workers), "
         f"peak RSS {peak_mb():.0f} MB (largest process)"
     )
     print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
