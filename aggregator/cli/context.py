@@ -59,7 +59,7 @@ def open_app(ctx: typer.Context, *, sync: bool = True) -> Iterator[App]:
         app.close()
 
 
-def when(value: datetime | None, now: datetime | None = None) -> str:
+def when(value: datetime | None) -> str:
     """A timestamp for a table: UTC, to the minute; '-' when unset."""
     if value is None:
         return "-"
