@@ -6,10 +6,11 @@ creates engines, session factories, HTTP clients or clocks.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,6 +64,14 @@ class App:
 
     def fetcher(self) -> Fetcher:
         return Fetcher(self.fetch_settings, transport_factory=self.transport_factory)
+
+    def fetching(self, shared: Fetcher | None = None) -> AbstractAsyncContextManager[Fetcher]:
+        """A fetcher for one job: ``shared`` as is (its owner closes it), else a new one of its own.
+
+        Work that runs side by side (a poll and its extraction) shares one, so
+        a host's feed and its article pages share one per-host limit.
+        """
+        return contextlib.nullcontext(shared) if shared is not None else self.fetcher()
 
     @property
     def lease(self) -> timedelta:

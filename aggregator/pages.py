@@ -186,6 +186,7 @@ async def extract_pending(
     more: asyncio.Event | None = None,
     done: asyncio.Event | None = None,
     pool: WorkerPool | None = None,
+    fetcher: Fetcher | None = None,
 ) -> ExtractReport:
     """Extract every due candidate's page; with ``more``/``done``, keep going while a poll adds candidates.
 
@@ -204,8 +205,8 @@ async def extract_pending(
     writer = asyncio.create_task(_write_loop(app, finished, results))
     running: set[asyncio.Task[None]] = set()
     try:
-        async with app.fetcher() as fetcher:
-            extractor = Extractor(fetcher, pool)
+        async with app.fetching(fetcher) as shared:
+            extractor = Extractor(shared, pool)
 
             async def one(job: ExtractJob, now: datetime) -> None:
                 try:
@@ -295,9 +296,12 @@ async def poll_and_extract(
         if result.new:
             more.set()
 
-    extraction = asyncio.create_task(extract_pending(app, more=more, done=done))
-    try:
-        report = await poll(app, names=names, due_only=due_only, on_result=on_result)
-    finally:
-        done.set()
-    return report, await extraction
+    # One fetcher for both: a host's feed and its article pages share one
+    # per-host limit instead of each getting a full one.
+    async with app.fetcher() as fetcher:
+        extraction = asyncio.create_task(extract_pending(app, more=more, done=done, fetcher=fetcher))
+        try:
+            report = await poll(app, names=names, due_only=due_only, on_result=on_result, fetcher=fetcher)
+        finally:
+            done.set()
+        return report, await extraction

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 
 from aggregator.app import App
 from aggregator.errors import ParseError
+from aggregator.fetch import Fetcher
 from aggregator.parse import parse_feed
 from aggregator.store import repo
 from aggregator.types import FeedState, FeedUpdateResult, ParsedFeed
@@ -94,7 +95,9 @@ async def poll(
     names: Sequence[str] | None = None,
     due_only: bool = True,
     on_result: Callable[[FeedUpdateResult], None] | None = None,
+    fetcher: Fetcher | None = None,
 ) -> PollReport:
+    """The poll cycle; ``fetcher`` shares one set of per-host limits with other work (extraction)."""
     started = time.perf_counter()
     now = app.clock()
     with app.write() as s:
@@ -113,7 +116,7 @@ async def poll(
     )
     try:
         writer = asyncio.create_task(_write_loop(app, queue, now, policy, results, on_result))
-        async with app.fetcher() as fetcher:
+        async with app.fetching(fetcher) as fetcher:
 
             async def one(feed: FeedState) -> None:
                 await queue.put(await fetch_and_parse(feed, fetcher, pool.parse, now=now))

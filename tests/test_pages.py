@@ -53,9 +53,14 @@ def make(tmp_path: Path, database_url: str) -> Iterator[object]:
     apps: list[App] = []
     clock = Clock()
 
-    def build(server: FixtureServer, entries: list[feedgen.Entry], **fetch: object) -> App:
+    def build(
+        server: FixtureServer,
+        entries: list[feedgen.Entry],
+        also: tuple[tuple[str, str], ...] = (),
+        **fetch: object,
+    ) -> App:
         server.add("/feed.xml", feedgen.rss("Pages", server.base_url, entries))
-        text = feedgen.feeds_yaml([("pages", server.url("/feed.xml"))])
+        text = feedgen.feeds_yaml([("pages", server.url("/feed.xml")), *also])
         for key, value in fetch.items():
             text = text.replace("  deadline: 5\n", f"  deadline: 5\n  {key}: {value}\n")
         path = tmp_path / "feeds.yaml"
@@ -126,6 +131,29 @@ def test_pages_are_extracted_flagged_or_replaced_by_the_feeds_text(server: Fixtu
     # Every page was fetched exactly once.
     fetched = [r.path for r in server.requests if r.path.startswith("/p/")]
     assert sorted(fetched) == sorted(set(fetched))
+
+
+def test_a_hosts_feeds_and_article_pages_share_one_per_host_limit(server: FixtureServer, make) -> None:  # type: ignore[no-untyped-def]
+    body = (PAGES / "article_boilerplate.html").read_bytes()
+    entries = []
+    for i in range(4):
+        server.add(f"/p/{i}.html", body, content_type="text/html")
+        entries.append(entry(f"p{i}", server.url(f"/p/{i}.html")))
+    # A second feed on the same host answers slowly: while it is in flight, the
+    # first feed's pages wait for the host's one slot instead of going in beside it.
+    slow = Response(
+        body=feedgen.rss("Slow", server.base_url, []),
+        delay=0.5,
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    server.route("/slow.xml", slow)
+    app = make(server, entries, also=(("slow", server.url("/slow.xml")),), per_host=1)
+
+    report, extracted = run_async(poll_and_extract(app))
+
+    assert report.new == 4 and len(extracted.articles) == 4
+    assert {a.status for a in extracted.articles} == {"ok"}
+    assert server.max_in_flight == 1
 
 
 def test_transient_failures_are_retried_later_and_by_hand(server: FixtureServer, make) -> None:  # type: ignore[no-untyped-def]
