@@ -61,17 +61,6 @@ def pending_jobs(
     ]
 
 
-def count_pending(s: Session, *, now: datetime) -> int:
-    a = articles.c
-    stmt = (
-        sa.select(sa.func.count())
-        .select_from(candidates)
-        .outerjoin(articles, a.candidate_id == candidates.c.id)
-        .where(sa.or_(a.candidate_id.is_(None), a.next_attempt_at <= now))
-    )
-    return int(s.execute(stmt).scalar_one())
-
-
 def save_articles(s: Session, items: Sequence[Article]) -> None:
     """Insert or replace the articles of these candidates; set each candidate's language when known."""
     if not items:
@@ -136,18 +125,3 @@ def get_article(s: Session, candidate_id: int) -> Article | None:
         next_attempt_at=row.next_attempt_at,
         extracted_at=row.extracted_at,
     )
-
-
-def status_counts(s: Session) -> dict[str, int]:
-    """How many articles are in each status, plus ``pending`` for candidates never tried."""
-    counts: dict[str, int] = {
-        str(status): int(n)
-        for status, n in s.execute(sa.select(articles.c.status, sa.func.count()).group_by(articles.c.status))
-    }
-    never = s.execute(
-        sa.select(sa.func.count())
-        .select_from(candidates)
-        .outerjoin(articles, articles.c.candidate_id == candidates.c.id)
-        .where(articles.c.candidate_id.is_(None))
-    ).scalar_one()
-    return {**counts, "pending": int(never)}

@@ -186,13 +186,8 @@ def _pid_alive(pid_text: str) -> bool:
     return True
 
 
-def release_feeds(s: Session, feed_ids: Iterable[int]) -> None:
-    """Give claims back without recording a poll (e.g. a poll cancelled by the operator)."""
-    for chunk in _chunks(list(feed_ids)):
-        s.execute(sa.update(feeds).where(feeds.c.id.in_(chunk)).values(lease_owner=None, lease_until=None))
-
-
-def list_feeds(s: Session, *, include_removed: bool = False) -> list[FeedState]:
+def list_feeds(s: Session) -> list[FeedState]:
+    """The feeds in feeds.yaml with their polling state and entry counts (removed feeds are left out)."""
     counts = (
         sa.select(candidates.c.feed_id, sa.func.count().label("n")).group_by(candidates.c.feed_id).subquery()
     )
@@ -201,8 +196,7 @@ def list_feeds(s: Session, *, include_removed: bool = False) -> list[FeedState]:
         .outerjoin(counts, counts.c.feed_id == feeds.c.id)
         .order_by(feeds.c.name)
     )
-    if not include_removed:
-        stmt = stmt.where(feeds.c.in_config.is_(True))
+    stmt = stmt.where(feeds.c.in_config.is_(True))
     return [_feed_state(r, entry_count=r.entry_count) for r in s.execute(stmt).all()]
 
 
@@ -443,10 +437,6 @@ def get_candidate(s: Session, candidate_id: int) -> Candidate | None:
     )
     row = s.execute(stmt).one_or_none()
     return _candidate(row) if row is not None else None
-
-
-def count_candidates(s: Session) -> int:
-    return int(s.execute(sa.select(sa.func.count()).select_from(candidates)).scalar_one())
 
 
 def _candidate(row: Any) -> Candidate:
