@@ -13,6 +13,9 @@ database) and says what to do, so a person can act on the message::
     │   └── HTTPStatusError        a non-success status (status, retry_after)
     ├── ParseError             a feed body could not be read as a feed (url)
     ├── ExtractError           an article page could not be extracted (url)
+    ├── TriageError            a triage decision was refused (ids and why); nothing was changed
+    │   └── ConflictError          another curator changed the candidate since it was loaded
+    ├── DigestError            a digest issue cannot be changed, rendered or imported as asked
     └── StorageError           the database failed or is unusable
         └── SchemaError            the schema is newer than this code, or broken
 
@@ -117,3 +120,23 @@ class StorageError(AggregatorError):
 
 class SchemaError(StorageError):
     """The database schema is newer than this code, or not an aggregator schema."""
+
+
+class TriageError(AggregatorError):
+    """A triage decision was refused as a whole; nothing was changed.
+
+    ``problems`` holds one line per refused candidate, each naming its id, what
+    it is now and what to do instead.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class ConflictError(TriageError):
+    """Another curator decided on a candidate after this view of it was loaded."""
+
+
+class DigestError(AggregatorError):
+    """A digest issue cannot be changed, rendered or imported as asked (issue, section, line)."""

@@ -222,3 +222,83 @@ class Article:
     next_attempt_at: datetime | None = None
     """When a transient failure is tried again; None when the outcome is final."""
     extracted_at: datetime | None = None
+
+
+# -- triage --------------------------------------------------------------------
+
+Status = Literal["new", "shortlisted", "promoted", "rejected", "snoozed"]
+STATUSES: tuple[Status, ...] = ("new", "shortlisted", "promoted", "rejected", "snoozed")
+#: What the queue lists when no status is asked for: what still needs a decision.
+OPEN_STATUSES: tuple[Status, ...] = ("new", "shortlisted")
+QueueSort = Literal["date", "feed"]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueQuery:
+    """What `aggregator queue` and the triage screen ask for.
+
+    ``section`` matches a promoted item's section, else the feed's section hint;
+    ``aws`` matches ``aws/mlops`` and the other way round. ``search`` is
+    full-text over titles and article text (Korean and Japanese included).
+    The sort is a named order so a later score can join ``date`` and ``feed``.
+    """
+
+    statuses: tuple[Status, ...] = OPEN_STATUSES
+    feeds: tuple[str, ...] = ()
+    section: str | None = None
+    since: datetime | None = None
+    search: str | None = None
+    sort: QueueSort = "date"
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One row of the queue, with what a curator needs to decide and a version to decide on."""
+
+    id: int
+    title: str
+    url: str | None
+    feed_name: str
+    label: str
+    published_at: datetime
+    status: Status
+    version: int
+    """Grows with every decision; a decision made on an older version is refused."""
+    section_hint: str | None
+    language: str | None
+    notes: tuple[str, ...] = ()
+    snoozed_until: datetime | None = None
+    digest: str | None = None
+    section: str | None = None
+    """The section a promoted item sits in."""
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    word_count: int | None = None
+    """Words of the article text; None before extraction."""
+    extract_status: ExtractStatus | None = None
+    group_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One candidate's part in a decision: what it was, what it is now."""
+
+    candidate_id: int
+    title: str
+    from_status: Status
+    to_status: Status
+    version: int
+    digest: str | None = None
+    section: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionReport:
+    """What a triage command did: the batch to undo, the changes, the ids left as they were (and why)."""
+
+    batch: str
+    action: str
+    changes: tuple[Change, ...]
+    unchanged: tuple[tuple[int, str], ...] = ()

@@ -124,7 +124,18 @@ candidates = sa.Table(
     # The id of the first candidate with the same canonical URL (itself when
     # it is the first); None when the entry has no http(s) link.
     sa.Column("group_id", sa.Integer, index=True),
+    # Triage (aggregator.triage): the curator's notes, the date a snoozed
+    # candidate comes back, and who last decided and when. `version` grows with
+    # every decision, so a decision made on a stale view is refused.
+    sa.Column("notes", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("snoozed_until", UTCDateTime, index=True),
+    sa.Column("decided_at", UTCDateTime),
+    sa.Column("decided_by", sa.String(200)),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("feed_id", "entry_key"),
+    # The queue's default listing: one status set, newest first.
+    sa.Index("ix_candidates_status_published_at", "status", "published_at"),
+    sa.Index("ix_candidates_feed_id_published_at", "feed_id", "published_at"),
 )
 
 
@@ -156,4 +167,79 @@ articles = sa.Table(
     # When a transient failure (timeout, 5xx, 429) is tried again; None: final.
     sa.Column("next_attempt_at", UTCDateTime, index=True),
     sa.Column("extracted_at", UTCDateTime, nullable=False),
+)
+
+
+decisions = sa.Table(
+    "decisions",
+    metadata,
+    # Every triage decision, one row per candidate it touched. The rows of one
+    # command share a `batch`, and `aggregator undo` reverts a whole batch.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("batch", sa.String(36), nullable=False, index=True),
+    sa.Column(
+        "candidate_id",
+        sa.Integer,
+        sa.ForeignKey("candidates.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("curator", sa.String(200), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    # shortlist, promote, reject, snooze, restore, unpromote, note, wake, move, edit
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("from_status", sa.String(20), nullable=False),
+    sa.Column("to_status", sa.String(20), nullable=False),
+    sa.Column("digest", sa.String(7)),
+    sa.Column("section", sa.String(100)),
+    sa.Column("note", sa.Text),
+    # What the candidate (and its digest item) looked like before, for undo,
+    # and the candidate's version after, so an undo never reverts someone
+    # else's later decision.
+    sa.Column("before", sa.JSON, nullable=False),
+    sa.Column("after_version", sa.Integer, nullable=False),
+    sa.Column("undone_at", UTCDateTime),
+    sa.Column("undone_by", sa.String(200)),
+)
+
+
+digests = sa.Table(
+    "digests",
+    metadata,
+    # One issue of the digest per month: "2024-03", a draft until published.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(7), nullable=False, unique=True),
+    sa.Column("status", sa.String(10), nullable=False, server_default="draft"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("published_at", UTCDateTime),
+)
+
+
+digest_items = sa.Table(
+    "digest_items",
+    metadata,
+    # A promoted candidate's place in an issue. Title, label and month are the
+    # curator's overrides (None: the candidate's title, the feed's label, the
+    # month of publication); notes stay on the candidate.
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("digest_id", sa.Integer, sa.ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "candidate_id",
+        sa.Integer,
+        sa.ForeignKey("candidates.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    # A full subsection id from feeds.yaml: "business/mlops".
+    sa.Column("section", sa.String(100), nullable=False),
+    # The curator's order within the subsection; None: newest first.
+    sa.Column("position", sa.Integer),
+    sa.Column("title", sa.Text),
+    sa.Column("label", sa.Text),
+    sa.Column("month", sa.String(7)),
+    # Image lines printed after the notes, as written: "![diagram](./x.png)".
+    sa.Column("images", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("promoted_at", UTCDateTime, nullable=False),
+    sa.Column("promoted_by", sa.String(200), nullable=False),
+    sa.Index("ix_digest_items_digest_id_section", "digest_id", "section"),
 )
