@@ -362,6 +362,13 @@ class FeedsFile(_Strict):
             ids.extend(section.full_ids())
         return ids
 
+    def promotable_sections(self) -> list[str]:
+        """The ids an item can be promoted into: every subsection, and top sections without any."""
+        ids: list[str] = []
+        for section in self.sections:
+            ids.extend(section.full_ids() or [section.id])
+        return ids
+
     def section_number(self, section_id: str) -> str:
         """The printed number of a section: ``"2"`` for ``business``, ``"2.4"`` for ``business/mlops``.
 

@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from aggregator import __version__
-from aggregator.cli import articles, candidates, db, feeds, poll
+from aggregator.cli import articles, candidates, db, feeds, poll, triage
 from aggregator.cli.context import CliState, err_console
 from aggregator.errors import AggregatorError, ConfigError
 
@@ -84,6 +84,7 @@ app.add_typer(feeds.app, name="feeds")
 app.add_typer(candidates.app, name="candidates")
 poll.register(app)
 articles.register(app)
+triage.register(app)
 
 
 def main() -> None:

@@ -200,6 +200,8 @@ decisions = sa.Table(
     sa.Column("after_version", sa.Integer, nullable=False),
     sa.Column("undone_at", UTCDateTime),
     sa.Column("undone_by", sa.String(200)),
+    # The candidate's version after the undo.
+    sa.Column("undo_version", sa.Integer),
 )
 
 

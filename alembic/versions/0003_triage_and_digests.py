@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("after_version", sa.Integer, nullable=False),
         sa.Column("undone_at", UTCDateTime),
         sa.Column("undone_by", sa.String(200)),
+        sa.Column("undo_version", sa.Integer),
         sa.PrimaryKeyConstraint("id", name="pk_decisions"),
         sa.ForeignKeyConstraint(
             ["candidate_id"], ["candidates.id"], name="fk_decisions_candidate_id_candidates", ondelete="CASCADE"

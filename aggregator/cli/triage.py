@@ -1,0 +1,314 @@
+"""Triage commands: shortlist, promote, reject, snooze, restore, unpromote, note, undo, log.
+
+Each takes one or more candidate ids and applies to all of them or to none
+(the error lists every refusal). The curator is ``--curator``, else
+$AGGREGATOR_CURATOR, else the login name.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import typer
+from rich import box
+from rich.table import Table
+
+from aggregator.cli.context import console, iso, open_app, when
+from aggregator.store import triage as store
+from aggregator.store.triage import Decision
+from aggregator.types import DecisionReport
+
+CURATOR_HELP = "Who decides (default: $AGGREGATOR_CURATOR, else your login name)."
+IDS_HELP = "Candidate ids (see `aggregator queue`)."
+FORCE_HELP = "Change a published (frozen) digest issue anyway."
+
+
+def register(app: typer.Typer) -> None:
+    for command in (shortlist, promote, reject, snooze, restore, unpromote, note, undo, log):
+        app.command(command.__name__.rstrip("_"))(command)
+
+
+def curator_name(value: str | None) -> str:
+    """``--curator``, else $AGGREGATOR_CURATOR (Typer reads it into ``value``), else the login name."""
+    if value and value.strip():
+        return value.strip()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "curator"
+
+
+def _curator_option() -> str | None:
+    return typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP)  # type: ignore[no-any-return]
+
+
+_RELATIVE = re.compile(r"\+?(\d+)\s*([dw])")
+
+
+def parse_when(value: str, now: datetime) -> datetime:
+    """``YYYY-MM-DD`` (midnight UTC), an ISO date-time, or ``3d``/``2w`` from now."""
+    text = value.strip()
+    relative = _RELATIVE.fullmatch(text)
+    if relative:
+        amount = int(relative[1]) * (7 if relative[2] == "w" else 1)
+        return now + timedelta(days=amount)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date: write YYYY-MM-DD, an ISO date-time, or 3d / 2w"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _decide(
+    ctx: typer.Context, ids: list[int], decision: Decision, curator: str | None, as_json: bool
+) -> None:
+    with open_app(ctx, sync=False) as app, app.write() as s:
+        report = store.decide(
+            s,
+            ids,
+            decision,
+            curator=curator_name(curator),
+            now=app.clock(),
+            section_ids=app.config.promotable_sections(),
+        )
+    print_report(report, as_json)
+
+
+def print_report(report: DecisionReport, as_json: bool) -> None:
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "batch": report.batch,
+                    "action": report.action,
+                    "changed": [
+                        {
+                            "id": c.candidate_id,
+                            "title": c.title,
+                            "from": c.from_status,
+                            "to": c.to_status,
+                            "version": c.version,
+                            "digest": c.digest,
+                            "section": c.section,
+                        }
+                        for c in report.changes
+                    ],
+                    "unchanged": [{"id": cid, "reason": why} for cid, why in report.unchanged],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    out = console()
+    for c in report.changes:
+        where = f" → {c.digest} {c.section}" if c.digest and c.to_status == "promoted" else ""
+        change = c.to_status if c.from_status == c.to_status else f"{c.from_status} → {c.to_status}"
+        out.print(f"{c.candidate_id}  {change}{where}  {c.title}", markup=False)
+    for cid, why in report.unchanged:
+        out.print(f"{cid}  unchanged: {why}", markup=False)
+    if report.changes:
+        out.print("[dim](undo with `aggregator undo`)[/]")
+
+
+def shortlist(
+    ctx: typer.Context,
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    curator: str | None = _curator_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
+) -> None:
+    """Shortlist candidates: worth a closer look before the digest.
+
+    Example: aggregator shortlist 12 15 19
+    """
+    _decide(ctx, ids, Decision("shortlist"), curator, as_json)
+
+
+def promote(
+    ctx: typer.Context,
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    section: str = typer.Option(..., "--section", "-s", help="The digest section, e.g. business/mlops."),
+    digest: str | None = typer.Option(
+        None, "--digest", "-d", help="The issue, YYYY-MM (default: this month)."
+    ),
+    notes: list[str] = typer.Option(
+        [], "--note", help="A note printed under the item; repeatable, in order."
+    ),
+    title: str | None = typer.Option(None, "--title", help="Print this title instead (Markdown allowed)."),
+    label: str | None = typer.Option(
+        None, "--label", help="Print this label instead of the feed's ('' for none)."
+    ),
+    month: str | None = typer.Option(None, "--month", help="Print this month instead (YYYY-MM)."),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    curator: str | None = _curator_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
+) -> None:
+    """Promote candidates into a digest issue's section, with notes.
+
+    The issue is opened as a draft when it does not exist yet. Promoting an
+    item that is already promoted moves it to the new section or issue.
+
+    Example: aggregator promote 12 --section business/mlops --note "serving cost cut to 1/4"
+    """
+    decision = Decision(
+        "promote",
+        section=section,
+        digest=digest,
+        notes=tuple(notes),
+        title=title,
+        label=label,
+        month=month,
+        force=force,
+    )
+    _decide(ctx, ids, decision, curator, as_json)
+
+
+def reject(
+    ctx: typer.Context,
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    reason: str | None = typer.Option(None, "--reason", "-r", help="Why, kept in the decision log."),
+    curator: str | None = _curator_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
+) -> None:
+    """Reject candidates: they leave the queue (`restore` brings them back).
+
+    Example: aggregator reject 31 32 --reason "product announcement, no technical content"
+    """
+    _decide(ctx, ids, Decision("reject", reason=reason), curator, as_json)
+
+
+def snooze(
+    ctx: typer.Context,
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    until: str = typer.Option(
+        ..., "--until", "-u", help="YYYY-MM-DD, an ISO date-time, or 3d / 2w from now."
+    ),
+    curator: str | None = _curator_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
+) -> None:
+    """Snooze candidates until a date; then they are new again.
+
+    Example: aggregator snooze 40 --until 2w
+    """
+    with open_app(ctx, sync=False) as app:
+        now = app.clock()
+    _decide(ctx, ids, Decision("snooze", until=parse_when(until, now)), curator, as_json)
+
+
+def restore(
+    ctx: typer.Context,
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    curator: str | None = _curator_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
+) -> None:
+    """Put shortlisted, rejected or snoozed candidates back to new.
+
+    Example: aggregator restore 31
+    """
+    _decide(ctx, ids, Decision("restore"), curator, as_json)
+
+
+def unpromote(
+    ctx: typer.Context,
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    curator: str | None = _curator_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
+) -> None:
+    """Take promoted candidates out of their digest issue (they stay shortlisted, notes kept).
+
+    Example: aggregator unpromote 12
+    """
+    _decide(ctx, ids, Decision("unpromote", force=force), curator, as_json)
+
+
+def note(
+    ctx: typer.Context,
+    candidate_id: int = typer.Argument(..., metavar="ID", help="The candidate's id."),
+    text: str = typer.Argument(..., metavar="TEXT", help="The note (Markdown, as printed in the digest)."),
+    replace: bool = typer.Option(
+        False, "--replace", help="Replace the candidate's notes instead of adding one."
+    ),
+    curator: str | None = _curator_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
+) -> None:
+    """Add a note to a candidate (printed under its digest line), or replace its notes.
+
+    Example: aggregator note 12 "① batch jobs daily ② Argo Workflows or Kubeflow"
+    """
+    _decide(ctx, [candidate_id], Decision("note", notes=(text,), replace_notes=replace), curator, as_json)
+
+
+def undo(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, "--force", help=FORCE_HELP),
+    curator: str | None = _curator_option(),
+    as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
+) -> None:
+    """Undo your latest decision (all the candidates of that command); run again to go further back.
+
+    Refused when someone has decided on one of those candidates since.
+
+    Example: aggregator undo
+    """
+    with open_app(ctx, sync=False) as app, app.write() as s:
+        report = store.undo(s, curator=curator_name(curator), now=app.clock(), force=force)
+    print_report(report, as_json)
+
+
+def log(
+    ctx: typer.Context,
+    ids: list[int] = typer.Argument(None, metavar="[ID]...", help="Only these candidates."),
+    curator: str | None = typer.Option(None, "--curator", help="Only this curator's decisions."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many, newest first."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
+) -> None:
+    """Show the decision log: who decided what, when, from which state to which.
+
+    Example: aggregator log 12 --limit 10
+    """
+    with open_app(ctx, sync=False) as app, app.read() as s:
+        rows = store.history(s, candidate_ids=ids or (), curator=curator, limit=limit)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "batch": r.batch,
+                        "candidate": r.candidate_id,
+                        "title": r.title,
+                        "curator": r.curator,
+                        "at": iso(r.at),
+                        "action": r.action,
+                        "from": r.from_status,
+                        "to": r.to_status,
+                        "digest": r.digest,
+                        "section": r.section,
+                        "note": r.note,
+                        "undone_at": iso(r.undone_at),
+                        "undone_by": r.undone_by,
+                    }
+                    for r in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in ("when", "curator", "id", "action", "change", "where", "note", "title"):
+        table.add_column(name, overflow="fold", no_wrap=name in ("when", "id"))
+    for r in rows:
+        action = f"{r.action} (undone)" if r.undone_at else r.action
+        where = f"{r.digest} {r.section}" if r.digest else ""
+        table.add_row(
+            when(r.at), r.curator, str(r.candidate_id), action, f"{r.from_status} → {r.to_status}",
+            where, r.note or "", r.title,
+        )  # fmt: skip
+    console().print(table)
