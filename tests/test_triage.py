@@ -37,7 +37,13 @@ def st(server: FixtureServer, tmp_path: Path, database_url: str) -> Iterator[Sto
 def decide(st: Stock, ids: list[int], decision: Decision, curator: str = "ana", **kw: object) -> object:
     with st.app.write() as s:
         return store.decide(
-            s, ids, decision, curator=curator, now=st.clock(), section_ids=SECTIONS, **kw  # type: ignore[arg-type]
+            s,
+            ids,
+            decision,
+            curator=curator,
+            now=st.clock(),
+            section_ids=SECTIONS,
+            **kw,  # type: ignore[arg-type]
         )
 
 
@@ -72,7 +78,7 @@ def test_plan_follows_the_state_machine() -> None:
     assert isinstance(triage.plan("unpromote", 1, "new"), triage.Refusal)
 
 
-def test_a_candidate_goes_through_shortlist_promote_unpromote_restore_and_every_step_is_logged(st: Stock) -> None:
+def test_shortlist_promote_unpromote_restore_and_every_step_is_logged(st: Stock) -> None:
     cid = st.id("Serving many models")
     decide(st, [cid], Decision("shortlist"))
     report = decide(
@@ -123,7 +129,7 @@ def test_a_decision_that_changes_nothing_is_reported_not_refused(st: Stock) -> N
 
 def test_promote_checks_the_section_and_the_issue_name(st: Stock) -> None:
     cid = st.id("Serving many models")
-    with pytest.raises(TriageError, match="unknown section 'business/ops'.*business/mlops"):
+    with pytest.raises(TriageError, match=r"unknown section 'business/ops'.*business/mlops"):
         decide(st, [cid], Decision("promote", section="business/ops"))
     with pytest.raises(TriageError, match="YYYY-MM"):
         decide(st, [cid], Decision("promote", section="business/mlops", digest="2024-13"))
@@ -185,7 +191,8 @@ def test_undo_reverts_a_whole_command_then_the_one_before(st: Stock) -> None:
 
 def test_undo_brings_back_an_unpromoted_item_with_its_place(st: Stock) -> None:
     cid = st.id("Serving many models")
-    decide(st, [cid], Decision("promote", section="aws/mlops", digest="2024-03", label="AWS", month="2024-02"))
+    promote = Decision("promote", section="aws/mlops", digest="2024-03", label="AWS", month="2024-02")
+    decide(st, [cid], promote)
     with st.app.write() as s:
         s.execute(sa.update(digest_items).values(position=3, images=["![x](./x.png)"]))
     decide(st, [cid], Decision("unpromote"))
@@ -230,7 +237,7 @@ def test_a_published_issue_is_frozen_unless_forced(st: Stock) -> None:
     decide(st, [a], Decision("promote", section="business/mlops", digest="2024-02"))
     with st.app.write() as s:
         s.execute(sa.update(digests).values(status="published", published_at=T0))
-    with pytest.raises(DigestError, match="2024-02 is published.*--force"):
+    with pytest.raises(DigestError, match=r"2024-02 is published.*--force"):
         decide(st, [b], Decision("promote", section="business/mlops", digest="2024-02"))
     with pytest.raises(TriageError, match="published; add --force"):
         decide(st, [a], Decision("unpromote"))

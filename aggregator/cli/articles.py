@@ -16,6 +16,8 @@ from aggregator.pages import extract_pending
 from aggregator.poll import run_async
 from aggregator.store import articles as article_store
 from aggregator.store import repo
+from aggregator.store import triage as triage_store
+from aggregator.store.triage import TriageState
 from aggregator.types import Article, Candidate
 
 #: Words a minute for the reading time shown by `show`.
@@ -80,11 +82,25 @@ def show(
     with open_app(ctx, sync=False) as app, app.read() as s:
         candidate = repo.get_candidate(s, candidate_id)
         article = article_store.get_article(s, candidate_id)
+        triage = triage_store.triage_state(s, candidate_id, app.clock())
+        decisions = triage_store.history(s, candidate_ids=[candidate_id], limit=5)
     if candidate is None:
         err_console().print(f"[red]error:[/] no candidate {candidate_id} (see `aggregator candidates list`)")
         raise typer.Exit(2)
     if as_json:
-        typer.echo(json.dumps(_as_dict(candidate, article), ensure_ascii=False, indent=2))
+        data = _as_dict(candidate, article)
+        if triage is not None:
+            data.update(
+                status=triage.status,
+                version=triage.version,
+                notes=list(triage.notes),
+                snoozed_until=iso(triage.snoozed_until),
+                digest=triage.digest,
+                section=triage.section,
+                decided_by=triage.decided_by,
+                decided_at=iso(triage.decided_at),
+            )
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     out = console()
     header = Table.grid(padding=(0, 1))
@@ -95,7 +111,7 @@ def show(
         ("feed", f"{candidate.feed_name}" + (f" ({candidate.label})" if candidate.label else "")),
         ("url", candidate.url or "-"),
         ("published", f"{when(candidate.published_at)} ({candidate.date_source})"),
-        ("status", candidate.status),
+        ("status", _status_line(triage) if triage else candidate.status),
         ("language", (article.language if article else None) or candidate.language or "-"),
     ]
     if article is None:
@@ -112,6 +128,13 @@ def show(
             rows.append(("image", article.lead_image))
         if article.links:
             rows.append(("links", f"{len(article.links)} in the text"))
+    if triage is not None:
+        rows += [("note", note) for note in triage.notes]
+    rows += [
+        ("decided", f"{when(d.at)} {d.curator}: {d.action} {d.from_status} → {d.to_status}"
+         + (" (undone)" if d.undone_at else ""))
+        for d in decisions
+    ]  # fmt: skip
     for key, value in rows:
         header.add_row(key, value)
     text = (article.text if article else None) or candidate.summary or ""
@@ -124,6 +147,14 @@ def show(
         out.print(header)
         out.print()
         out.print(text, markup=False, highlight=False)
+
+
+def _status_line(t: TriageState) -> str:
+    if t.status == "promoted" and t.digest:
+        return f"promoted into {t.digest} {t.section}"
+    if t.status == "snoozed" and t.snoozed_until:
+        return f"snoozed until {when(t.snoozed_until)}"
+    return t.status
 
 
 def _reading_time(words: int) -> str:

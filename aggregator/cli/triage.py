@@ -302,13 +302,17 @@ def log(
         )
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for name in ("when", "curator", "id", "action", "change", "where", "note", "title"):
-        table.add_column(name, overflow="fold", no_wrap=name in ("when", "id"))
+    table.add_column("when", no_wrap=True)
+    table.add_column("who", no_wrap=True, max_width=12, overflow="ellipsis")
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("decision", overflow="fold")
+    table.add_column("title", overflow="fold", ratio=1)
     for r in rows:
-        action = f"{r.action} (undone)" if r.undone_at else r.action
-        where = f"{r.digest} {r.section}" if r.digest else ""
-        table.add_row(
-            when(r.at), r.curator, str(r.candidate_id), action, f"{r.from_status} → {r.to_status}",
-            where, r.note or "", r.title,
-        )  # fmt: skip
-    console().print(table)
+        decision = r.action if r.from_status == r.to_status else f"{r.from_status} → {r.to_status}"
+        if r.digest and r.to_status == "promoted":
+            decision += f" ({r.digest} {r.section})"
+        if r.undone_at:
+            decision += " [undone]"
+        title = r.title + (f"\n  {r.note}" if r.note else "")
+        table.add_row(when(r.at), r.curator, str(r.candidate_id), decision, title)
+    console().print(table, markup=False)

@@ -350,6 +350,38 @@ def history(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class TriageState:
+    """A candidate's triage state as `aggregator show` prints it."""
+
+    status: Status
+    version: int
+    notes: tuple[str, ...]
+    snoozed_until: datetime | None
+    decided_by: str | None
+    decided_at: datetime | None
+    digest: str | None
+    section: str | None
+
+
+def triage_state(s: Session, candidate_id: int, now: datetime) -> TriageState | None:
+    """The candidate's state (a snooze that has passed reads as new), notes and digest place."""
+    row = _load(s, [candidate_id], now).get(candidate_id)
+    if row is None:
+        return None
+    item = row.item or {}
+    return TriageState(
+        row.status,
+        row.version,
+        tuple(row.notes),
+        row.snoozed_until if row.status == "snoozed" else None,
+        row.decided_by,
+        row.decided_at,
+        item.get("digest"),
+        item.get("section"),
+    )
+
+
 # -- helpers ---------------------------------------------------------------------
 
 
