@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import typer
@@ -65,15 +66,21 @@ def parse_when(value: str, now: datetime) -> datetime:
 
 
 def _decide(
-    ctx: typer.Context, ids: list[int], decision: Decision, curator: str | None, as_json: bool
+    ctx: typer.Context,
+    ids: list[int],
+    decision: Decision | Callable[[datetime], Decision],
+    curator: str | None,
+    as_json: bool,
 ) -> None:
+    """Apply a decision (or one built from the current time) in one write transaction, then report it."""
     with open_app(ctx, sync=False) as app, app.write() as s:
+        now = app.clock()
         report = store.decide(
             s,
             ids,
-            decision,
+            decision(now) if callable(decision) else decision,
             curator=curator_name(curator),
-            now=app.clock(),
+            now=now,
             section_ids=app.config.promotable_sections(),
         )
     print_report(report, as_json)
@@ -195,9 +202,7 @@ def snooze(
 
     Example: aggregator snooze 40 --until 2w
     """
-    with open_app(ctx, sync=False) as app:
-        now = app.clock()
-    _decide(ctx, ids, Decision("snooze", until=parse_when(until, now)), curator, as_json)
+    _decide(ctx, ids, lambda now: Decision("snooze", until=parse_when(until, now)), curator, as_json)
 
 
 def restore(
