@@ -150,7 +150,8 @@ class Candidate:
     summary: str | None
     published_at: datetime
     """Publication date after fallbacks (published, updated, first seen) and clamping."""
-    date_source: Literal["published", "updated", "first_seen"]
+    date_source: Literal["published", "updated", "first_seen", "digest"]
+    """``digest``: imported from a digest file, dated the first day of the month it printed."""
     first_seen_at: datetime
     updated_at: datetime
     status: str

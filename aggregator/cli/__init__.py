@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from aggregator import __version__
-from aggregator.cli import articles, candidates, db, feeds, poll, triage
+from aggregator.cli import articles, candidates, db, digest, feeds, poll, triage
 from aggregator.cli.context import CliState, err_console
 from aggregator.errors import AggregatorError, ConfigError
 
@@ -82,6 +82,7 @@ def _root(
 app.add_typer(db.app, name="db")
 app.add_typer(feeds.app, name="feeds")
 app.add_typer(candidates.app, name="candidates")
+app.add_typer(digest.app, name="digest")
 poll.register(app)
 articles.register(app)
 triage.register(app)

@@ -350,6 +350,50 @@ def history(
     ]
 
 
+def record_move(
+    s: Session, before: Sequence[tuple[int, int | None]], order: Sequence[int], *, curator: str, now: datetime
+) -> DecisionReport:
+    """Log a reorder of a subsection (``digest move``) so ``undo`` can put the old positions back.
+
+    ``before`` is (candidate id, position) of every item before the move; one
+    decision row is written for each item whose position changed.
+    """
+    old = dict(before)
+    moved = [cid for pos, cid in enumerate(order) if old.get(cid, -1) != pos]
+    loaded = _load(s, moved, now)
+    batch = str(uuid.uuid4())
+    changes: list[Change] = []
+    for cid in moved:
+        row = loaded[cid]
+        assert row.item is not None
+        snapshot = _snapshot(row)
+        snapshot["item"] = {**row.item, "position": old.get(cid)}
+        s.execute(
+            sa.update(candidates)
+            .where(candidates.c.id == cid)
+            .values(decided_at=now, decided_by=curator, version=row.version + 1)
+        )
+        s.execute(
+            sa.insert(decisions).values(
+                batch=batch, candidate_id=cid, curator=curator, at=now, action="move",
+                from_status=row.status, to_status=row.status, digest=row.item["digest"],
+                section=row.item["section"], before=snapshot, after_version=row.version + 1,
+            )
+        )  # fmt: skip
+        changes.append(
+            Change(
+                cid,
+                row.title,
+                row.status,
+                row.status,
+                row.version + 1,
+                row.item["digest"],
+                row.item["section"],
+            )
+        )
+    return DecisionReport(batch, "move", tuple(changes))
+
+
 @dataclass(frozen=True, slots=True)
 class TriageState:
     """A candidate's triage state as `aggregator show` prints it."""

@@ -1,0 +1,333 @@
+"""``aggregator digest``: the monthly issues: list, show, render, publish, lint, reorder, import."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import typer
+from rich import box
+from rich.table import Table
+
+from aggregator.cli.context import console, err_console, iso, open_app
+from aggregator.cli.triage import CURATOR_HELP, curator_name
+from aggregator.digest import TEMPLATES, Digest, DigestItem, parse_digest, render
+from aggregator.errors import DigestError
+from aggregator.store import digests as store
+from aggregator.store import triage as triage_store
+
+app = typer.Typer(
+    help="Digest issues: list, show, render, publish, lint, move items, import existing digests.",
+    no_args_is_help=True,
+)
+
+
+class NotesStyle(StrEnum):
+    nested = "nested"
+    inline = "inline"
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
+) -> None:
+    """List the digest issues, newest first, with their state and items per section.
+
+    Example: aggregator digest list --json
+    """
+    with open_app(ctx, sync=False) as app, app.read() as s:
+        issues = store.list_issues(s)
+    if as_json:
+        out = [
+            {
+                "name": i.name,
+                "status": i.status,
+                "created_at": iso(i.created_at),
+                "published_at": iso(i.published_at),
+                "items": i.total,
+                "sections": dict(i.sections),
+            }
+            for i in issues
+        ]
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    if not issues:
+        console().print(
+            "No digest issues yet (promoting a candidate, or `aggregator digest import`, opens one)."
+        )
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in ("issue", "status", "items", "published", "per section"):
+        table.add_column(name, overflow="fold" if name == "per section" else "ellipsis")
+    for i in issues:
+        tops: dict[str, int] = {}
+        for section, n in i.sections:
+            top = section.split("/", 1)[0]
+            tops[top] = tops.get(top, 0) + n
+        per = ", ".join(f"{top} {n}" for top, n in tops.items())
+        published = i.published_at.strftime("%Y-%m-%d") if i.published_at else "-"
+        table.add_row(i.name, i.status, str(i.total), published, per)
+    console().print(table)
+
+
+def _item_dict(item: DigestItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "position": item.position,
+        "title": item.title,
+        "article_title": item.article_title,
+        "url": item.url,
+        "month": item.month if isinstance(item.month, str) else item.month.isoformat(),
+        "label": item.label,
+        "notes": list(item.notes),
+        "images": list(item.images),
+        "published_at": iso(item.published_at),
+    }
+
+
+def _digest_dict(d: Digest) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "status": d.status,
+        "published_at": iso(d.published_at),
+        "sections": [
+            {
+                "id": section.id,
+                "number": section.number,
+                "title": section.title,
+                "hide_labels": section.hide_labels,
+                "subsections": [
+                    {
+                        "id": sub.id,
+                        "number": sub.number,
+                        "title": sub.title,
+                        "items": [_item_dict(item) for item in sub.items],
+                    }
+                    for sub in section.subsections
+                ],
+            }
+            for section in d.sections
+        ],
+        "unplaced": [{"section": sid, **_item_dict(item)} for sid, item in d.unplaced],
+    }
+
+
+def _warn_unplaced(d: Digest) -> None:
+    for sid, item in d.unplaced:
+        err_console().print(
+            f"[yellow]warning:[/] candidate {item.id} is in section {sid!r}, which feeds.yaml does not "
+            "have; it is not rendered (see `aggregator digest lint`)",
+            soft_wrap=True,
+        )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The issue, YYYY-MM."),
+    as_json: bool = typer.Option(False, "--json", help="The issue as JSON, for scripts."),
+) -> None:
+    """Show an issue's sections and items in printed order, with the ids `digest move` takes.
+
+    Example: aggregator digest show 2024-03
+    """
+    with open_app(ctx, sync=False) as app, app.read() as s:
+        d = store.load_issue(s, name, app.config)
+    if as_json:
+        typer.echo(json.dumps(_digest_dict(d), ensure_ascii=False, indent=2))
+        return
+    out = console()
+    published = f", published {d.published_at:%Y-%m-%d}" if d.published_at else ""
+    out.print(f"[bold]{d.name}[/] ({d.status}{published}): {len(d.items)} items")
+    for section in d.sections:
+        for sub in section.subsections:
+            out.print(f"\n[bold]{sub.number}. {section.title} / {sub.title}[/] [dim]{sub.id}[/]")
+            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+            for column, kwargs in (
+                ("id", {"justify": "right"}),
+                ("pos", {"justify": "right"}),
+                ("month", {"no_wrap": True}),
+                ("label", {}),
+                ("title", {"overflow": "fold"}),
+                ("notes", {"justify": "right"}),
+            ):
+                table.add_column(column, **kwargs)
+            for item in sub.items:
+                label = "" if section.hide_labels else item.label
+                position = "-" if item.position is None else str(item.position + 1)
+                table.add_row(
+                    str(item.id), position, item.month_name, label, item.title, str(len(item.notes))
+                )
+            out.print(table)
+    _warn_unplaced(d)
+
+
+@app.command("render")
+def render_(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The issue, YYYY-MM."),
+    template: str | None = typer.Option(
+        None,
+        "--template",
+        "-t",
+        help=f"One of {', '.join(TEMPLATES)}, or the path of a template file (default: digest.template).",
+    ),
+    notes: NotesStyle | None = typer.Option(
+        None,
+        "--notes",
+        help="nested: every note a bullet; inline: the first after ': ' (default: digest.notes).",
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+) -> None:
+    """Render an issue as Markdown through a template (the shipped ones or a curator's copy).
+
+    Example: aggregator digest render 2024-03 --template unnumbered --notes inline -o 2024-03.md
+    """
+    with open_app(ctx, sync=False) as app, app.read() as s:
+        d = store.load_issue(s, name, app.config)
+        chosen = template or app.config.digest.template
+        style = notes.value if notes is not None else app.config.digest.notes
+    text = render(d, chosen, notes="inline" if style == "inline" else "nested")
+    _warn_unplaced(d)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise DigestError(f"{output}: cannot write: {exc.strerror or exc} (check the path)") from exc
+    err_console().print(f"wrote {output} ({len(d.items)} items, template {chosen})")
+
+
+@app.command("publish")
+def publish(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The issue, YYYY-MM."),
+    force: bool = typer.Option(
+        False, "--force", help="Publish even if empty, with lint problems, or published already."
+    ),
+) -> None:
+    """Mark an issue published: it is frozen from then on (changes need --force).
+
+    Refused when the issue is empty, `digest lint` finds problems, or it is published already.
+
+    Example: aggregator digest publish 2024-03
+    """
+    with open_app(ctx, sync=False) as app, app.write() as s:
+        when = store.publish(s, name, app.clock(), app.config.sections, force=force)
+    console().print(f"published {name} at {when:%Y-%m-%d %H:%M} UTC")
+
+
+@app.command("lint")
+def lint(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The issue, YYYY-MM."),
+    as_json: bool = typer.Option(False, "--json", help="The findings as a JSON array."),
+) -> None:
+    """Check an issue: the same article twice, articles also in another issue, items without a date,
+    links that are not http(s), items in sections feeds.yaml no longer has. Exits 1 when it finds any.
+
+    Example: aggregator digest lint 2024-03 --json
+    """
+    with open_app(ctx, sync=False) as app, app.read() as s:
+        findings = store.lint(s, name, app.config.sections)
+    if as_json:
+        out = [{"kind": f.kind, "ids": list(f.ids), "message": f.message} for f in findings]
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        for f in findings:
+            console().print(f"[yellow]{f.kind}[/]: {f.message}", soft_wrap=True)
+        if not findings:
+            console().print(f"{name}: no problems found")
+    if findings:
+        raise typer.Exit(1)
+
+
+@app.command("move")
+def move(
+    ctx: typer.Context,
+    candidate_id: int = typer.Argument(..., help="The item to move (its candidate id)."),
+    before: int | None = typer.Option(None, "--before", help="Put it just before this item."),
+    after: int | None = typer.Option(None, "--after", help="Put it just after this item."),
+    top: bool = typer.Option(False, "--top", help="Put it first in its subsection."),
+    bottom: bool = typer.Option(False, "--bottom", help="Put it last in its subsection."),
+    force: bool = typer.Option(False, "--force", help="Reorder a published issue anyway."),
+    curator: str | None = typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP),
+) -> None:
+    """Reorder an item within its subsection; every item of the subsection keeps the order shown.
+
+    The move is logged like a triage decision: `aggregator undo` puts the old order back.
+
+    Example: aggregator digest move 412 --before 398
+    """
+    chosen = [flag for flag, on in (("--before", before is not None), ("--after", after is not None),
+                                    ("--top", top), ("--bottom", bottom)) if on]  # fmt: skip
+    if len(chosen) != 1:
+        err_console().print("[red]error:[/] give exactly one of --before ID, --after ID, --top, --bottom")
+        raise typer.Exit(2)
+    to: Literal["top", "bottom"] | None = "top" if top else "bottom" if bottom else None
+    with open_app(ctx, sync=False) as app, app.write() as s:
+        result = store.move(s, candidate_id, before=before, after=after, to=to, force=force)
+        triage_store.record_move(
+            s, result.before, result.order, curator=curator_name(curator), now=app.clock()
+        )
+    order = ", ".join(str(cid) for cid in result.order)
+    console().print(f"moved {candidate_id}: {result.issue} {result.section} is now {order}")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A digest in Markdown."),
+    digest: str = typer.Option(..., "--digest", "-d", help="The issue to import into, YYYY-MM."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be imported; write nothing."),
+    force: bool = typer.Option(False, "--force", help="Import into a published issue anyway."),
+    curator: str | None = typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP),
+) -> None:
+    """Import an existing digest (numbered or not, notes inline or nested) as promoted items.
+
+    Headings are matched to the sections of feeds.yaml; one that matches none is reported with its line
+    and nothing is written. Items are matched to stored candidates by URL, or become new candidates.
+    Importing the same file again changes nothing; a changed file updates the issue to match it.
+
+    Example: aggregator digest import 2022-12.md --digest 2022-12 --dry-run
+    """
+    store.check_name(digest)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DigestError(f"{file}: cannot read it as UTF-8 text: {exc} (save it as UTF-8)") from exc
+    with open_app(ctx) as app:
+        parsed = parse_digest(text, app.config.sections, source=str(file))
+        if dry_run:
+            with app.read() as s:
+                plan = store.plan_import(s, parsed, digest, app.config.sections, source=str(file))
+            report = None
+        else:
+            with app.write() as s:
+                plan = store.plan_import(s, parsed, digest, app.config.sections, source=str(file))
+                report = store.apply_import(s, plan, app.clock(), curator_name(curator), force=force)
+    out = console()
+    for warning in plan.warnings:
+        err_console().print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    if dry_run:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for column in ("line", "section", "action", "candidate", "title", "notes"):
+            table.add_column(column, overflow="fold" if column in ("title", "notes") else "ellipsis")
+        for a in plan.actions:
+            cid = "new" if a.candidate_id is None else str(a.candidate_id)
+            table.add_row(str(a.item.line), a.item.section, a.kind, cid, a.item.title, a.notice or "")
+        out.print(table)
+        out.print(f"dry run: {len(plan.actions)} items would be imported into {digest}; nothing was written")
+        return
+    assert report is not None
+    for a in plan.actions:
+        if a.notice:
+            out.print(f"line {a.item.line}: {a.notice}", soft_wrap=True)
+    out.print(
+        f"imported {len(plan.actions)} items into {digest}: {report.created} new candidates, "
+        f"{report.promoted} promoted, {report.updated} updated, {report.unchanged} unchanged"
+    )
