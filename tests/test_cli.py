@@ -77,9 +77,9 @@ def test_every_command_has_help_with_an_example(path: list[str]) -> None:
 def test_command_set_is_the_documented_one() -> None:
     assert sorted(" ".join(p) for p in all_commands()) == [
         "candidates list", "db current", "db upgrade", "digest import", "digest lint", "digest list",
-        "digest move", "digest publish", "digest render", "digest show", "extract", "feeds export-opml", "feeds import-opml",
-        "feeds list", "feeds status", "log", "note", "poll", "promote", "reject", "restore", "shortlist",
-        "show", "snooze", "undo", "unpromote",
+        "digest move", "digest publish", "digest render", "digest show", "extract", "feeds export-opml",
+        "feeds import-opml", "feeds list", "feeds status", "log", "note", "poll", "promote", "queue",
+        "reject", "restore", "shortlist", "show", "snooze", "triage", "undo", "unpromote",
     ]  # fmt: skip
 
 

@@ -21,10 +21,12 @@ from aggregator.config import SectionConfig, Settings, load_config
 from aggregator.digest import Digest, ParsedDigest, parse_digest, render
 from aggregator.errors import DigestError
 from aggregator.store import digests as store
+from aggregator.store import queue as queue_store
 from aggregator.store import repo
 from aggregator.store import triage as triage_store
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from aggregator.store.triage import Decision
+from aggregator.types import QueueQuery
 from tests.fixture_server import FixtureServer, serve
 from tests.stock import Stock, stock
 
@@ -370,6 +372,18 @@ def test_seed_000_comes_back_from_the_database_as_written(project_app: App) -> N
     assert normalise(out) == normalise(notes_on_plain_lines_as_rendered(text))
     assert structure(project_app, out) == structure(project_app, text)
     assert out.count("\n") == text.count("\n") - 1  # the RLHF note's line joined its item's
+
+
+def test_imported_items_are_searchable_and_listed_as_promoted(project_app: App) -> None:
+    do_import(project_app, seed(SEED_000), "2022-12")
+    with project_app.read() as s:
+        now = datetime(2023, 1, 5, tzinfo=UTC)
+        found = queue_store.list_queue(s, QueueQuery(statuses=("promoted",), search="Fortuna"), now)
+        korean = queue_store.list_queue(s, QueueQuery(statuses=("promoted",), search="상품추천"), now)
+        aws = queue_store.list_queue(s, QueueQuery(statuses=("promoted",), section="aws", limit=100), now)
+    assert [i.title for i in found] == ["Introducing **Fortuna**: A Library for Uncertainty Quantification"]
+    assert [i.title for i in korean] == ["CLOVA MD 상품추천 솔루션"]
+    assert {i.section for i in aws} == {"aws/recsys", "aws/mlops"} and len(aws) == 9
 
 
 def test_seed_002_comes_back_with_the_same_structure(project_app: App) -> None:

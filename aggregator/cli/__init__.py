@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from aggregator import __version__
-from aggregator.cli import articles, candidates, db, digest, feeds, poll, triage
+from aggregator.cli import articles, candidates, db, digest, feeds, poll, queue, triage, tui
 from aggregator.cli.context import CliState, err_console
 from aggregator.errors import AggregatorError, ConfigError
 
@@ -86,6 +86,8 @@ app.add_typer(digest.app, name="digest")
 poll.register(app)
 articles.register(app)
 triage.register(app)
+queue.register(app)
+tui.register(app)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from aggregator.store import search
 from aggregator.store.tables import articles, candidates
 from aggregator.types import Article, ExtractJob
 
@@ -70,6 +71,7 @@ def save_articles(s: Session, items: Sequence[Article]) -> None:
     insert: Any = postgresql.insert(articles) if dialect == "postgresql" else sqlite.insert(articles)
     update = {c.name: insert.excluded[c.name] for c in articles.c if c.name != "candidate_id"}
     s.execute(insert.on_conflict_do_update(index_elements=["candidate_id"], set_=update), rows)
+    search.index_candidates(s, [item.candidate_id for item in items])  # the text is now the article's
     languages = [{"b_id": item.candidate_id, "b_language": item.language} for item in items if item.language]
     if languages:
         s.execute(

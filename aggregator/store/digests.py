@@ -43,7 +43,8 @@ from aggregator.digest import (
     order_items,
 )
 from aggregator.errors import DigestError
-from aggregator.store.repo import CHUNK, _assign_groups
+from aggregator.store import search
+from aggregator.store.repo import CHUNK, assign_groups
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from aggregator.urls import canonical_url, is_http_url
 
@@ -630,6 +631,7 @@ def apply_import(
     feed_id: int | None = None
     created = promoted = updated = unchanged = 0
     new_urls: list[str] = []
+    retitled: list[int] = []
     file_order: dict[str, list[int]] = {}
     current_rows = {
         r.candidate_id: r
@@ -678,6 +680,7 @@ def apply_import(
             ).scalar_one()
             if canonical:
                 new_urls.append(canonical)
+            retitled.append(cid)
             s.execute(
                 sa.insert(digest_items).values(
                     digest_id=digest_id, candidate_id=cid, promoted_at=now, promoted_by=curator, **item_values
@@ -696,6 +699,8 @@ def apply_import(
             if action.own:
                 own = {"title": item.title, "url": item.url, "published_at": action.published_at}
                 changes.update({k: v for k, v in own.items() if getattr(row, k) != v})
+            if "title" in changes:
+                retitled.append(cid)
             if changes:
                 s.execute(
                     sa.update(candidates)
@@ -734,7 +739,8 @@ def apply_import(
                     unchanged += 1
         file_order.setdefault(item.section, []).append(cid)
     if new_urls:
-        _assign_groups(s, sorted(set(new_urls)))
+        assign_groups(s, sorted(set(new_urls)))
+    search.index_candidates(s, retitled)  # imported titles are searchable like polled ones
     for section, ids in file_order.items():
         current = _section_order(s, digest_id, section)
         listed = set(ids)

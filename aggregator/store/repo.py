@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from aggregator.decide import EntryPlan, EntryRecord
+from aggregator.store import search
 from aggregator.store.tables import candidates, feeds
 from aggregator.types import Candidate, FeedState, Validators
 
@@ -271,10 +272,14 @@ def save_poll(s: Session, updates: Sequence[tuple[FeedState, EntryPlan | None]],
     changed = [(state.id, record) for state, plan in updates if plan for record in plan.changed]
     if changed:
         _update_changed(s, changed, now)
+    # The search index follows every new and changed entry's title and text.
+    keys = [(r["feed_id"], r["entry_key"]) for r in new_rows]
+    keys += [(feed_id, record.key) for feed_id, record in changed]
+    search.index_candidates(s, _ids_by_key(s, keys))
     urls = {r["canonical_url"] for r in new_rows if r["canonical_url"]}
     urls |= {record.canonical_url for _, record in changed if record.canonical_url}
     if urls:
-        _assign_groups(s, sorted(urls))
+        assign_groups(s, sorted(urls))
 
 
 _POLL_STATE_COLUMNS = (
@@ -387,7 +392,22 @@ _CHANGED_FIELDS = (
 )  # fmt: skip
 
 
-def _assign_groups(s: Session, urls: Sequence[str]) -> None:
+def _ids_by_key(s: Session, keys: Sequence[tuple[int, str]]) -> list[int]:
+    """The ids of these (feed id, entry key) candidates, feed by feed (SQLite scans for a row-value IN)."""
+    by_feed: dict[int, list[str]] = {}
+    for feed_id, key in keys:
+        by_feed.setdefault(feed_id, []).append(key)
+    out: list[int] = []
+    for feed_id, entry_keys in by_feed.items():
+        for chunk in _chunks(entry_keys):
+            stmt = sa.select(candidates.c.id).where(
+                candidates.c.feed_id == feed_id, candidates.c.entry_key.in_(chunk)
+            )
+            out += s.execute(stmt).scalars()
+    return out
+
+
+def assign_groups(s: Session, urls: Sequence[str]) -> None:
     """Group each ungrouped candidate with the first candidate of its canonical URL."""
     for chunk in _chunks(list(urls)):
         first = (

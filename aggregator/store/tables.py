@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Dialect
 
 metadata = sa.MetaData(
@@ -244,4 +245,37 @@ digest_items = sa.Table(
     sa.Column("promoted_at", UTCDateTime, nullable=False),
     sa.Column("promoted_by", sa.String(200), nullable=False),
     sa.Index("ix_digest_items_digest_id_section", "digest_id", "section"),
+)
+
+
+candidate_search = sa.Table(
+    "candidate_search",
+    metadata,
+    # The search index on PostgreSQL: each candidate's document (aggregator.search)
+    # as a tsvector of the 'simple' configuration, GIN-indexed. SQLite has an FTS5
+    # virtual table of the same name instead, which SQLAlchemy cannot declare;
+    # both are created by migration 0004 and written by store/search.py.
+    sa.Column(
+        "candidate_id", sa.Integer, sa.ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("document", TSVECTOR, nullable=False),
+    sa.Index("ix_candidate_search_document", "document", postgresql_using="gin"),
+    info={"dialects": ("postgresql",)},
+)
+
+
+# The queue's walks (store/queue.py), newest first or feed by feed: each holds
+# every column the queue filters on (status, feed, date), so a walk never reads
+# a candidate's row to skip it. Created by migration 0004.
+ix_candidates_published_at_status_feed_id = sa.Index(
+    "ix_candidates_published_at_status_feed_id",
+    candidates.c.published_at,
+    candidates.c.status,
+    candidates.c.feed_id,
+)
+ix_candidates_feed_id_published_at_status = sa.Index(
+    "ix_candidates_feed_id_published_at_status",
+    candidates.c.feed_id,
+    candidates.c.published_at,
+    candidates.c.status,
 )

@@ -1,0 +1,176 @@
+"""``aggregator queue``: the candidates waiting for a decision, filtered, searched, a page at a time."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from aggregator.cli.context import console, iso, open_app
+from aggregator.store import queue as store
+from aggregator.types import OPEN_STATUSES, STATUSES, QueueItem, QueueQuery, QueueSort, Status
+
+#: A count past this many is shown as "10,000+" (counting stops there).
+COUNT_CAP = 10_000
+
+_AGO = re.compile(r"(\d+)\s*([dw])")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("queue")(queue)
+
+
+def queue(
+    ctx: typer.Context,
+    status: list[str] = typer.Option(
+        [],
+        "--status",
+        "-s",
+        help="Only this status: new, shortlisted, promoted, rejected, snoozed, or all; repeatable "
+        "(default: new and shortlisted, what still needs a decision).",
+    ),
+    feed: list[str] = typer.Option([], "--feed", "-f", help="Only this feed (by name); repeatable."),
+    section: str | None = typer.Option(
+        None,
+        "--section",
+        help="Only this section: a promoted item's, else its feed's hint (aws also matches aws/mlops).",
+    ),
+    since: str | None = typer.Option(
+        None, "--since", help="Published on or after: YYYY-MM-DD, an ISO date-time, or 7d / 2w ago."
+    ),
+    search: str | None = typer.Option(
+        None, "--search", "-q", help="Words that must all be in the title or text (Korean and Japanese too)."
+    ),
+    sort: str = typer.Option(
+        "date", "--sort", help="date (newest first) or feed (by feed name, then newest)."
+    ),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many."),
+    offset: int = typer.Option(0, "--offset", min=0, help="Skip this many first (the next page)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON array with every field, for scripts."),
+) -> None:
+    """List the queue: candidates to decide on, newest first.
+
+    Example: aggregator queue --feed aws-ml --since 2w --search "sagemaker inference" --limit 20
+    """
+    statuses = parse_statuses(status)
+    if sort not in ("date", "feed"):
+        raise typer.BadParameter(f"{sort!r} is not a sort: write date or feed", param_hint="--sort")
+    with open_app(ctx, sync=False) as app:
+        now = app.clock()
+        if section is not None:
+            section = section.strip().strip("/")
+            known = app.config.section_ids()
+            if known and section not in known:
+                raise typer.BadParameter(
+                    f"unknown section {section!r}; the sections in feeds.yaml are: {', '.join(known)}",
+                    param_hint="--section",
+                )
+        query = QueueQuery(
+            statuses=statuses,
+            feeds=tuple(feed),
+            section=section,
+            since=parse_since(since, now) if since is not None else None,
+            search=search,
+            sort=cast(QueueSort, sort),
+            limit=limit,
+            offset=offset,
+        )
+        with app.read() as s:
+            if feed:
+                unknown = sorted(set(feed) - store.feed_names(s))
+                if unknown:
+                    raise typer.BadParameter(
+                        f"no feed called {unknown[0]!r} (see `aggregator feeds list`)", param_hint="--feed"
+                    )
+            items = store.list_queue(s, query, now)
+            total = None if as_json else store.count_queue(s, query, now, at_most=COUNT_CAP)
+    if as_json:
+        typer.echo(json.dumps([item_dict(item) for item in items], ensure_ascii=False, indent=2))
+        return
+    print_items(items, query, total or 0)
+
+
+def parse_statuses(values: list[str]) -> tuple[Status, ...]:
+    """``--status`` values (repeated or comma-separated; ``all``) as statuses; none: the open ones."""
+    names = [part.strip().lower() for value in values for part in value.split(",") if part.strip()]
+    if not names:
+        return OPEN_STATUSES
+    if "all" in names:
+        return STATUSES
+    for name in names:
+        if name not in STATUSES:
+            raise typer.BadParameter(
+                f"unknown status {name!r}: write one of {', '.join(STATUSES)}, or all", param_hint="--status"
+            )
+    return tuple(dict.fromkeys(cast(Status, name) for name in names))
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    """``YYYY-MM-DD`` (midnight UTC), an ISO date-time (UTC unless it says), or ``7d`` / ``2w`` before now."""
+    text = value.strip()
+    ago = _AGO.fullmatch(text)
+    if ago:
+        return now - timedelta(days=int(ago[1]) * (7 if ago[2] == "w" else 1))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date: write YYYY-MM-DD, an ISO date-time, or 7d / 2w (ago)",
+            param_hint="--since",
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def item_dict(item: QueueItem) -> dict[str, Any]:
+    """Every field of a queue item, JSON-ready: datetimes in ISO 8601, tuples as lists."""
+    out = asdict(item)
+    for key in ("published_at", "snoozed_until", "decided_at"):
+        out[key] = iso(out[key])
+    out["notes"] = list(item.notes)
+    return out
+
+
+def print_items(items: list[QueueItem], query: QueueQuery, total: int) -> None:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name, kwargs in (
+        ("id", {"justify": "right", "no_wrap": True}),
+        ("date", {"no_wrap": True}),
+        ("feed", {"no_wrap": True, "max_width": 24}),
+        ("status", {"no_wrap": True}),
+        ("title", {"overflow": "fold", "ratio": 1}),
+    ):
+        table.add_column(name, **kwargs)
+    for item in items:
+        table.add_row(
+            str(item.id),
+            item.published_at.strftime("%Y-%m-%d"),
+            escape(item.feed_name if not item.label else f"{item.feed_name} ({item.label})"),
+            escape(_status_text(item)),
+            escape(item.title) + (f" [dim]({_notes(len(item.notes))})[/]" if item.notes else ""),
+        )
+    out = console()
+    out.print(table)
+    shown = f"{query.offset + 1}-{query.offset + len(items)}" if items else "none"
+    of = f"{COUNT_CAP:,}+" if total >= COUNT_CAP else f"{total:,}"
+    more = query.offset + len(items) < total
+    hint = f"; next page: --offset {query.offset + len(items)}" if more and items else ""
+    out.print(f"[dim]{shown} of {of}{hint}[/]")
+
+
+def _notes(n: int) -> str:
+    return "1 note" if n == 1 else f"{n} notes"
+
+
+def _status_text(item: QueueItem) -> str:
+    if item.status == "promoted" and item.section:
+        return f"promoted {item.digest or ''} {item.section}".replace("  ", " ")
+    if item.status == "snoozed" and item.snoozed_until is not None:
+        return f"snoozed to {item.snoozed_until:%Y-%m-%d}"
+    return item.status

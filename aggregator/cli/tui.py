@@ -1,0 +1,121 @@
+"""``aggregator triage``: the interactive triage screen over the queue."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+
+from aggregator.cli.context import err_console, open_app
+from aggregator.cli.triage import CURATOR_HELP, curator_name
+from aggregator.store.digests import check_name
+from aggregator.types import OPEN_STATUSES, STATUSES, QueueQuery, Status
+
+
+def register(app: typer.Typer) -> None:
+    app.command("triage")(triage)
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console().print(f"[red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def triage(
+    ctx: typer.Context,
+    status: list[str] = typer.Option(
+        [],
+        "--status",
+        help=f"Show candidates in this state; repeatable: {', '.join(STATUSES)} or all "
+        f"(default: {' and '.join(OPEN_STATUSES)}).",
+    ),
+    feed: list[str] = typer.Option([], "--feed", help="Only this feed (by name); repeatable."),
+    section: str | None = typer.Option(
+        None, "--section", help="Only this section (promoted there, else hinted by the feed), e.g. aws."
+    ),
+    search: str | None = typer.Option(None, "--search", help="Full-text search over titles and text."),
+    digest: str | None = typer.Option(
+        None, "--digest", "-d", help="The issue `p` promotes into, YYYY-MM (default: this month)."
+    ),
+    curator: str | None = typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP),
+) -> None:
+    """Work the queue on an interactive screen: read, promote, shortlist, reject, snooze, undo.
+
+    j/k move, Enter reads, p promotes (section picker, then a note), s shortlists,
+    x rejects, z snoozes, e edits notes, u undoes, m marks (an action applies to
+    every marked item), / searches, f filters, o opens the browser, ? lists every key.
+    Needs a terminal (80x24 is enough, over SSH too).
+
+    Example: aggregator triage --status new --feed aws-ml --search "inference"
+    """
+    statuses = _statuses(status)
+    if digest is not None:
+        check_name(digest)
+    if not _has_terminal():
+        raise _fail("aggregator triage needs a terminal; for scripts use `aggregator queue`")
+    with open_app(ctx, sync=False) as app:
+        config = app.config
+        unknown = [name for name in feed if config.feed(name) is None]
+        if unknown:
+            raise _fail(f"no feed named {unknown[0]!r} in {app.config_path} (see `aggregator feeds list`)")
+        if section is not None and section.strip("/") not in config.section_ids():
+            known = ", ".join(config.section_ids())
+            raise _fail(f"unknown section {section!r}; the sections in feeds.yaml are: {known}")
+        query = QueueQuery(
+            statuses=statuses,
+            feeds=tuple(feed),
+            section=section.strip("/") if section else None,
+            search=search.strip() if search and search.strip() else None,
+        )
+        from aggregator.tui import TriageApp  # Textual loads only for this command
+
+        screen = TriageApp(app, curator=curator_name(curator), query=query, digest=digest)
+        with _logs_held():
+            screen.run()
+    if screen.return_code:
+        raise typer.Exit(screen.return_code)
+
+
+class _Held(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def _logs_held() -> Iterator[None]:
+    """Hold log records while the screen owns the terminal (a line on stderr tears it); print them after."""
+    root = logging.getLogger()
+    saved, held = root.handlers[:], _Held()
+    root.handlers = [held]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+        for record in held.records:
+            root.handle(record)
+
+
+def _has_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _statuses(values: list[str]) -> tuple[Status, ...]:
+    if not values:
+        return OPEN_STATUSES
+    chosen: list[Status] = []
+    for value in values:
+        name = value.strip().lower()
+        if name == "all":
+            return STATUSES
+        match = next((s for s in STATUSES if s == name), None)
+        if match is None:
+            raise typer.BadParameter(f"{value!r} is not a status: one of {', '.join(STATUSES)}, or all")
+        chosen.append(match)
+    return tuple(s for s in STATUSES if s in chosen)

@@ -1,0 +1,167 @@
+"""The article view of the triage screen: a candidate's metadata, notes, extraction and text, scrollable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Static
+
+from aggregator.app import App as Service
+from aggregator.errors import AggregatorError
+from aggregator.store import articles as article_store
+from aggregator.store import repo
+from aggregator.tui.rows import clean, one_line, reading_time, section_label
+from aggregator.types import Article, Candidate, QueueItem
+
+ARTICLE_KEYS: list[tuple[str, str]] = [
+    ("↑↓ j k", "scroll a line"),
+    ("PgUp PgDn b Space", "scroll a page"),
+    ("Home End g G", "top, bottom"),
+    ("o", "open in the browser"),
+    ("Esc q", "back to the queue"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    candidate: Candidate | None
+    article: Article | None
+
+
+def describe(service: Service, item: QueueItem, loaded: Loaded | None) -> tuple[str, str]:
+    """(header, body) of the article view; ``loaded`` None while the text is on its way."""
+    config = service.config
+    feed = item.feed_name + (f" ({one_line(item.label)})" if item.label else "")
+    status: str = item.status
+    if item.status == "promoted" and item.section:
+        status += f" → {item.digest or '?'} {section_label(config, item.section)}"
+    if item.status == "snoozed" and item.snoozed_until:
+        status += f" until {item.snoozed_until:%Y-%m-%d}"
+    if item.decided_by:
+        when = f" {item.decided_at:%Y-%m-%d %H:%M}" if item.decided_at else ""
+        status += f" (by {item.decided_by}{when})"
+    rows = [
+        ("feed", feed),
+        ("published", f"{item.published_at:%Y-%m-%d}"),
+        ("url", clean(item.url or "-")),
+        ("status", status),
+    ]
+    article = loaded.article if loaded else None
+    if loaded is None:
+        rows.append(("extraction", "loading…"))
+    elif article is None:
+        rows.append(("extraction", item.extract_status or "not extracted yet"))
+    else:
+        source = f", text from {article.text_source}" if article.text_source else ", no text"
+        reason = f": {one_line(article.reason)}" if article.reason else ""
+        rows.append(("extraction", f"{article.status}{reason}{source}"))
+    words = article.word_count if article else item.word_count
+    rows.append(("reading time", reading_time(words)))
+    notes = [one_line(n) for n in item.notes] or ["-"]
+    lines = [one_line(item.title), ""]
+    lines += [f"{key:<13}{value}" for key, value in rows]
+    lines.append(f"{'notes':<13}• {notes[0]}" if item.notes else f"{'notes':<13}-")
+    lines += [f"{'':<13}• {note}" for note in notes[1:]]
+    if loaded is None:
+        body = ""
+    else:
+        text = (article.text if article else None) or (loaded.candidate.summary if loaded.candidate else None)
+        body = clean(text, keep_newlines=True) if text else "(no text: open it in the browser with o)"
+    return "\n".join(lines), body
+
+
+class ArticleScreen(Screen[None]):
+    """One candidate, read in full; Esc or q goes back to the queue."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "back", "back to the queue", show=False),
+        Binding("o", "open", "open in the browser", show=False),
+        Binding("j", "scroll(1)", "scroll down", show=False),
+        Binding("k", "scroll(-1)", "scroll up", show=False),
+        Binding("space", "page(1)", "page down", show=False),
+        Binding("b", "page(-1)", "page up", show=False),
+        Binding("g", "edge(False)", "top", show=False),
+        Binding("G", "edge(True)", "bottom", show=False),
+    ]
+    DEFAULT_CSS = """
+    ArticleScreen #article-header { padding: 0 1; margin-bottom: 1; background: $panel; }
+    ArticleScreen #article-body { padding: 0 1; }
+    ArticleScreen #article-hint { dock: bottom; height: 1; background: $panel; color: $text-muted;
+                                  text-wrap: nowrap; text-overflow: ellipsis; }
+    """
+
+    def __init__(self, service: Service, item: QueueItem, open_url: Callable[[str | None], None]) -> None:
+        super().__init__()
+        self.service = service
+        self.item = item
+        self.open_url = open_url
+        self.loaded: Loaded | None = None
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        header, body = describe(self.service, self.item, None)
+        with VerticalScroll(id="article-scroll"):
+            yield Static(Text(header), id="article-header")
+            yield Static(Text(body), id="article-body")
+        yield Static(
+            Content("Esc/q back   ↑↓ jk PgUp PgDn Space b scroll   o open in browser"), id="article-hint"
+        )
+
+    def on_mount(self) -> None:
+        self.query_one("#article-scroll").focus()
+        self.run_worker(self._load(), group="article")
+
+    async def _load(self) -> None:
+        def read() -> Loaded:
+            with self.service.read() as s:
+                return Loaded(repo.get_candidate(s, self.item.id), article_store.get_article(s, self.item.id))
+
+        try:
+            self.loaded = await asyncio.to_thread(read)
+        except (AggregatorError, SQLAlchemyError) as exc:
+            self.error = str(getattr(exc, "orig", None) or exc)
+            self.query_one("#article-body", Static).update(Text(f"could not load the text: {self.error}"))
+            return
+        header, body = describe(self.service, self.item, self.loaded)
+        self.query_one("#article-header", Static).update(Text(header))
+        self.query_one("#article-body", Static).update(Text(body))
+
+    @property
+    def text(self) -> str:
+        """The header and the text as shown (for tests and screen readers' sake)."""
+        header, body = describe(self.service, self.item, self.loaded)
+        return f"{header}\n\n{body}"
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_open(self) -> None:
+        self.open_url(self.item.url)
+
+    def action_scroll(self, lines: int) -> None:
+        scroll = self.query_one("#article-scroll", VerticalScroll)
+        scroll.scroll_relative(y=lines, animate=False)
+
+    def action_page(self, pages: int) -> None:
+        scroll = self.query_one("#article-scroll", VerticalScroll)
+        if pages > 0:
+            scroll.scroll_page_down(animate=False)
+        else:
+            scroll.scroll_page_up(animate=False)
+
+    def action_edge(self, end: bool) -> None:
+        scroll = self.query_one("#article-scroll", VerticalScroll)
+        if end:
+            scroll.scroll_end(animate=False)
+        else:
+            scroll.scroll_home(animate=False)
