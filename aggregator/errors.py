@@ -10,7 +10,7 @@ database) and says what to do, so a person can act on the message::
     │   ├── FetchTimeoutError      connect/read timeout or the total deadline passed
     │   ├── BodyTooLargeError      the body (after decompression) passed the cap
     │   ├── TooManyRedirectsError  a redirect chain too long, or a loop
-    │   └── HTTPStatusError        a non-success status (status, retry_after)
+    │   └── HTTPStatusError        a non-success status (status, retry_after; a page's error body)
     ├── ParseError             a feed body could not be read as a feed (url)
     ├── ExtractError           an article page could not be extracted (url)
     ├── TriageError            a triage decision was refused (ids and why); nothing was changed
@@ -87,12 +87,26 @@ class HTTPStatusError(FetchError):
     """The server answered with a status we treat as a failure.
 
     ``retry_after`` is the absolute time the server asked us to wait until
-    (429/503 with a Retry-After header), else None.
+    (429/503 with a Retry-After header), else None. ``body`` is the start of a
+    4xx/5xx answer's body (at most ``fetch.ERROR_BODY_BYTES``, decompressed) with
+    its ``content_type``, kept for article pages only, so that a bot wall served
+    as a 403 or 503 can be told from a plain error; None for feeds and empty bodies.
     """
 
-    def __init__(self, url: str, status: int, reason: str, *, retry_after: datetime | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        status: int,
+        reason: str,
+        *,
+        retry_after: datetime | None = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
+    ) -> None:
         self.status = status
         self.retry_after = retry_after
+        self.body = body
+        self.content_type = content_type
         super().__init__(url, reason)
 
 

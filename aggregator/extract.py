@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_SETTINGS",
     "ExtractSettings",
     "PageText",
+    "challenge_reason",
     "decode_html",
     "detect_language",
     "extract_page",
@@ -354,11 +355,21 @@ _PAYWALL_CLASS = re.compile(
     r"""(?:class|id)\s*=\s*["'][^"']*(?:paywall|pay-wall|regwall|subscriber-only|subscribers-only|premium-wall)""",
     re.IGNORECASE,
 )
+# The texts are only joined and split on whitespace, so whitespace-only nodes (most
+# of a page's nodes: the indentation between tags) are dropped before the costly
+# ancestor tests, and they come back as plain strings, not lxml's "smart" ones.
+# normalize-space() strips only XML whitespace, which str.split() strips too.
 _VISIBLE_TEXT = etree.XPath(
-    "//text()[not(ancestor::head or ancestor::script or ancestor::style"
-    " or ancestor::noscript or ancestor::template)]"
+    "//text()[normalize-space()][not(ancestor::head or ancestor::script or ancestor::style"
+    " or ancestor::noscript or ancestor::template)]",
+    smart_strings=False,
 )
-_NOSCRIPT_TEXT = etree.XPath("//noscript//text()")
+_NOSCRIPT_TEXT = etree.XPath("//noscript//text()", smart_strings=False)
+#: What ``tree.iter()`` yields (elements, comments, processing instructions), counted in C.
+_NODES = etree.XPath(
+    "count(descendant-or-self::*) + count(descendant::comment())"
+    " + count(descendant::processing-instruction())"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,8 +383,12 @@ class _Page:
     visible_words: int
 
 
-def _challenge(page: _Page) -> str | None:
-    """Why the page is a bot wall or needs JavaScript, or None. Only small pages can be."""
+def _challenge(page: _Page, *, shells: bool = True) -> str | None:
+    """Why the page is a bot wall or needs JavaScript, or None. Only small pages can be.
+
+    ``shells=False`` leaves out the empty-application-shell rule (for error pages,
+    where a few words and a script are just an error page).
+    """
     if page.visible_words >= CHALLENGE_MAX_WORDS:
         return None
     title = page.title.lower()
@@ -387,7 +402,7 @@ def _challenge(page: _Page) -> str | None:
     noscript = " ".join(_NOSCRIPT_TEXT(page.tree))
     if match := _NEEDS_JS_OR_COOKIES.search(page.visible) or _NEEDS_JS_OR_COOKIES.search(noscript):
         return f"the page needs JavaScript or cookies: it says {match.group()!r}"
-    if page.visible_words < SHELL_MAX_WORDS and page.tree.find(".//script") is not None:
+    if shells and page.visible_words < SHELL_MAX_WORDS and page.tree.find(".//script") is not None:
         # An application shell (<div id="root"></div> and scripts) is not a short article: its
         # content exists but needs JavaScript, so it is flagged like a bot wall.
         return f"the page is an empty application shell ({page.visible_words} words without JavaScript)"
@@ -418,6 +433,38 @@ def _paywall(page: _Page, words: int, min_words: int) -> str | None:
 _PARSER_ERRORS = (ValueError, TypeError, LookupError, RecursionError, etree.LxmlError)
 
 
+def challenge_reason(body: bytes, *, content_type: str | None) -> str | None:
+    """Why an error answer's body (a 403 or 503 page) is a bot wall, or None for a plain error page.
+
+    The bot-wall checks of :func:`extract_page` (challenge titles and markup, "enable
+    JavaScript"), without the empty-application-shell rule: a short error page with a
+    script is an error page.
+    """
+    page = _inspect(body, content_type)
+    return None if isinstance(page, PageText) else _challenge(page, shells=False)
+
+
+def _inspect(body: bytes, content_type: str | None) -> _Page | PageText:
+    """The decoded, parsed page and its visible text; or why it is not a page we can read."""
+    if reason := _not_html(body, content_type):
+        return PageText.flagged("not_html", reason)
+    html, _ = decode_html(body, content_type)
+    if not html.strip():
+        return PageText.flagged("too_short", "the page is empty")
+    try:
+        tree = trafilatura.load_html(html)
+    except _PARSER_ERRORS as exc:
+        return PageText.flagged("error", f"the page could not be parsed as HTML: {type(exc).__name__}: {exc}")
+    if tree is None:
+        return PageText.flagged("error", "the page could not be parsed as HTML")
+    elements = int(_NODES(tree))
+    if elements > MAX_ELEMENTS:
+        return PageText.flagged("error", f"the page has {elements:,} elements, more than {MAX_ELEMENTS:,}")
+    visible = " ".join(" ".join(_VISIBLE_TEXT(tree)).split())
+    # Only small counts matter (the checks' thresholds are a few hundred words): count a prefix.
+    return _Page(html, tree, _title(tree), visible, word_count(visible[:VISIBLE_SAMPLE_CHARS]))
+
+
 def extract_page(
     body: bytes,
     *,
@@ -434,30 +481,17 @@ def extract_page(
     ``language`` (the feed's) is used when the page declares none. Never raises
     for a bad page: problems are statuses.
     """
-    if reason := _not_html(body, content_type):
-        return PageText.flagged("not_html", reason)
-    html, _ = decode_html(body, content_type)
-    if not html.strip():
-        return PageText.flagged("too_short", "the page is empty")
-    try:
-        tree = trafilatura.load_html(html)
-    except _PARSER_ERRORS as exc:
-        return PageText.flagged("error", f"the page could not be parsed as HTML: {type(exc).__name__}: {exc}")
-    if tree is None:
-        return PageText.flagged("error", "the page could not be parsed as HTML")
-    elements = sum(1 for _ in tree.iter())
-    if elements > MAX_ELEMENTS:
-        return PageText.flagged("error", f"the page has {elements:,} elements, more than {MAX_ELEMENTS:,}")
-    visible = " ".join(" ".join(_VISIBLE_TEXT(tree)).split())
-    # Only small counts matter (the checks' thresholds are a few hundred words): count a prefix.
-    page = _Page(html, tree, _title(tree), visible, word_count(visible[:VISIBLE_SAMPLE_CHARS]))
+    page = _inspect(body, content_type)
+    if isinstance(page, PageText):
+        return page
+    html, tree = page.html, page.tree
     if reason := _challenge(page):
         return PageText.flagged("challenge", reason)
     if page.visible_words < PAYWALL_TEASER_WORDS and (
         reason := _paywall(page, page.visible_words, min_words)
     ):
         return PageText.flagged("paywall", reason)
-    if html.count("\ufffd") > MAX_REPLACEMENT_SHARE * max(len(visible), 1):
+    if html.count("\ufffd") > MAX_REPLACEMENT_SHARE * max(len(page.visible), 1):
         return PageText.flagged("error", "the page's bytes are not text in any encoding we could find")
 
     base = _base_url(tree, url)
@@ -566,8 +600,8 @@ _CJK_LINE_BREAK = re.compile(
     "[ \t\r\f]*\n[ \t\r\n\f]*"
     "(?=[\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff9f])"
 )
+_HTML_WHITESPACE = " \t\r\n\f"
 _HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
-_FOLDABLE = re.compile(r"[\t\r\n\f]|  ")
 
 
 def _fold_whitespace(tree: HtmlElement) -> None:
@@ -577,21 +611,36 @@ def _fold_whitespace(tree: HtmlElement) -> None:
     segment-break rule) instead of becoming a space; other runs of HTML whitespace
     become one space. ``<pre>``, ``<code>`` and the like keep theirs.
     """
+    # One pass over every node of the page, so the cheap tests come first: most
+    # texts have nothing to fold, and most pages have nothing preserved.
     preserved = {node for element in tree.iter(*_PRESERVED) for node in element.iter()}
     for element in tree.iter():
-        if element not in preserved and element.text:
-            element.text = _fold(element.text)
-        if element.tail and element.getparent() not in preserved:
-            element.tail = _fold(element.tail)
+        text = element.text
+        if text and _foldable(text) and element not in preserved:
+            element.text = _fold_some(text)
+        tail = element.tail
+        if tail and _foldable(tail) and (not preserved or element.getparent() not in preserved):
+            element.tail = _fold_some(tail)
 
 
 def _fold(text: str) -> str:
     # Most text nodes have nothing to fold: skip the regexes for them (a
     # measurable share of extraction time on large pages).
+    return _fold_some(text) if _foldable(text) else text
+
+
+def _foldable(text: str) -> bool:
+    """Whether ``text`` has whitespace to fold: a tab, CR, LF or FF, or two spaces in a row."""
+    # Substring tests: half the cost of a regular expression's search on this many texts.
+    return "\n" in text or "  " in text or "\t" in text or "\r" in text or "\f" in text
+
+
+def _fold_some(text: str) -> str:
+    """``text``, which has whitespace to fold, folded."""
+    if not text.strip(_HTML_WHITESPACE):
+        return " "  # the commonest case: the indentation between two tags
     if "\n" in text:
         text = _CJK_LINE_BREAK.sub("", text)
-    elif not _FOLDABLE.search(text):
-        return text
     return _HTML_SPACE.sub(" ", text)
 
 
@@ -634,12 +683,11 @@ _LANGUAGE_META = etree.XPath(
 
 def _declared_language(tree: HtmlElement) -> str | None:
     """The page's own language declaration: ``<html lang>``, Content-Language, og:locale."""
-    for value in (
-        tree.get("lang"),
-        tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
-        *(str(v) for v in _LANGUAGE_META(tree)),
-    ):
+    for value in (tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")):
         if language := primary_language(value):
+            return language
+    for meta in _LANGUAGE_META(tree):  # a search of the whole page: only when <html> says nothing
+        if language := primary_language(str(meta)):
             return language
     return None
 

@@ -6,6 +6,9 @@ One fetch, as a pipeline::
       -> GET (no automatic redirects) -> 3xx: next hop, same steps -> 2xx: stream raw bytes,
       decompress under the cap -> Fetched          4xx/5xx, timeouts, I/O: FetchError subclasses
 
+An article page's 4xx/5xx answer keeps the first :data:`ERROR_BODY_BYTES` of its body on the
+HTTPStatusError (bot walls answer 403 or 503 with an HTML challenge); a feed's is not read.
+
 Feed URLs come from the operator's feeds.yaml and are trusted; article links come from feed
 content and go through :mod:`aggregator.guard` on every hop. All httpx, OS and TLS errors
 leave this module as :class:`aggregator.errors.FetchError` with a readable reason.
@@ -15,7 +18,9 @@ CPU per request scanning its pool and queue (https://github.com/encode/httpx/iss
 Each (host, port) gets its own client with ``per_host`` connections, so requests never queue
 inside httpcore (the per-host semaphore admits no more than the pool holds) and one host's
 keep-alive connections are never evicted to make room for another's. The clients share one
-SSL context, so a client costs little.
+SSL context, so a client costs little. Article pages get the same, per (host name, checked
+address), kept across fetches (:class:`_PageClients`): a new connection per page cost the
+extraction pipeline more CPU than anything else in the polling process.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import socket
 import ssl
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -56,6 +62,11 @@ PERMANENT = frozenset({301, 308})
 RETRY_AFTER_CAP = timedelta(days=7)
 GONE_REASON = "410 Gone: the publisher removed this feed; polling stops until you re-enable it"
 _DRAIN_LIMIT = 64 * 1024
+#: Article-page clients kept for reuse, one per (name, checked address); the least recently used
+#: idle ones are closed beyond this.
+PAGE_CLIENTS = 32
+#: The most of an article page's error body kept (and read: raw bytes and decompressed alike).
+ERROR_BODY_BYTES = 64 * 1024
 _INFLATE_STEP = 64 * 1024
 
 
@@ -138,6 +149,51 @@ class _HostSlots:
                 del self._slots[key]
 
 
+_PageKey = tuple[str, str, int, str]
+"""(scheme, host name, port, the checked address connected to)."""
+
+
+class _PageClients:
+    """Clients for article pages, each bound to one host name at one checked address, kept for reuse.
+
+    A client only ever connects to the address in its key and sends its host's name (Host
+    header and TLS server name), so a kept-alive connection is reused only for the same name,
+    and only after the guard has checked that address again for the fetch at hand. Beyond
+    ``size`` clients, the least recently used idle ones are closed.
+    """
+
+    def __init__(self, new_client: Callable[[], httpx.AsyncClient], size: int) -> None:
+        self._new_client = new_client
+        self._size = size
+        self._clients: OrderedDict[_PageKey, tuple[httpx.AsyncClient, list[int]]] = OrderedDict()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: _PageKey) -> AsyncIterator[httpx.AsyncClient]:
+        entry = self._clients.get(key)
+        if entry is None:
+            await self._make_room()
+            entry = self._clients[key] = (self._new_client(), [0])
+        self._clients.move_to_end(key)
+        client, users = entry
+        users[0] += 1
+        try:
+            yield client
+        finally:
+            users[0] -= 1
+
+    async def _make_room(self) -> None:
+        idle = [key for key, (_, users) in self._clients.items() if users[0] == 0]
+        for key in idle[: max(0, len(self._clients) + 1 - self._size)]:
+            client, _ = self._clients.pop(key)
+            await client.aclose()
+
+    async def aclose(self) -> None:
+        clients = [client for client, _ in self._clients.values()]
+        self._clients.clear()
+        for client in clients:
+            await client.aclose()
+
+
 class Fetcher:
     """Fetches feeds (trusted) and article pages (untrusted); use as ``async with Fetcher(s) as f``.
 
@@ -163,6 +219,7 @@ class Fetcher:
             pool=settings.deadline,
         )
         self._ssl_context: ssl.SSLContext | None = None
+        self._pages = _PageClients(lambda: self._new_client(settings.per_host), PAGE_CLIENTS)
         self._closed = False
 
     async def __aenter__(self) -> Fetcher:
@@ -177,6 +234,7 @@ class Fetcher:
         self._clients = {}
         for client in clients:
             await client.aclose()
+        await self._pages.aclose()
 
     # -- the two kinds of fetch --------------------------------------------------
 
@@ -196,8 +254,9 @@ class Fetcher:
         the real name in the Host header and as TLS server name (the ``sni_hostname``
         extension, which httpcore also uses to verify the certificate), so a DNS answer that
         changes after the check cannot redirect the connection. Because httpx pools
-        connections by IP for such requests, each hop host gets its own short-lived client:
-        a TLS connection opened for one name is never reused for another.
+        connections by IP for such requests, each (name, checked address) gets a client of
+        its own (:class:`_PageClients`): a connection opened for one name is never reused
+        for another, and a kept-alive one only for an address the guard has just checked.
         """
         return await self._fetch(url, {"Accept": accept}, Validators(), now, untrusted=True)
 
@@ -219,7 +278,6 @@ class Fetcher:
         # The deadline starts when the first hop gets its slots: queueing behind our own
         # concurrency limits is not the publisher's slowness.
         scope = asyncio.timeout(None)
-        page_clients: dict[tuple[str, str, int], httpx.AsyncClient] = {}
         started: list[float] = []
         chain = [url]
         permanent = True
@@ -227,7 +285,7 @@ class Fetcher:
         try:
             async with scope:
                 while True:
-                    hop = await self._hop(current, headers, scope, started, page_clients, untrusted)
+                    hop = await self._hop(current, headers, scope, started, untrusted)
                     if hop.status not in REDIRECTS or hop.location is None:
                         break
                     current, permanent = self._next_hop(chain, hop, permanent, untrusted)
@@ -236,9 +294,6 @@ class Fetcher:
                 reason = f"gave up after the {settings.deadline:g} s total deadline"
                 raise FetchTimeoutError(current, reason) from None
             raise
-        finally:
-            for client in page_clients.values():
-                await client.aclose()
         elapsed = time.perf_counter() - started[0] if started else 0.0
         redirected = permanent and len(chain) > 1
         return self._outcome(url, current, hop, validators, now, elapsed, redirected)
@@ -267,7 +322,6 @@ class Fetcher:
         headers: dict[str, str],
         scope: asyncio.Timeout,
         started: list[float],
-        page_clients: dict[tuple[str, str, int], httpx.AsyncClient],
         untrusted: bool,
     ) -> _Hop:
         if untrusted:
@@ -286,30 +340,21 @@ class Fetcher:
                 started.append(time.perf_counter())
             try:
                 if not untrusted:
-                    return await self._send(self._client((target.host, port)), target, headers, {}, url)
-                return await self._send_pinned(target, port, headers, page_clients, url)
+                    client = self._client((target.host, port))
+                    return await self._send(client, target, headers, {}, url, error_body=False)
+                return await self._send_pinned(target, port, headers, url)
             except (httpx.HTTPError, httpx.InvalidURL, OSError, ssl.SSLError) as exc:
                 raise self._wrap(url, exc) from exc
 
-    async def _send_pinned(
-        self,
-        target: httpx.URL,
-        port: int,
-        headers: dict[str, str],
-        page_clients: dict[tuple[str, str, int], httpx.AsyncClient],
-        url: str,
-    ) -> _Hop:
+    async def _send_pinned(self, target: httpx.URL, port: int, headers: dict[str, str], url: str) -> _Hop:
         addresses = await resolve_and_check(url, self._settings.allow_private_networks)
-        key = (target.scheme, target.host, port)
-        client = page_clients.get(key)
-        if client is None:
-            client = page_clients[key] = self._new_client(max_connections=1)
         pinned_headers = {**headers, "Host": target.netloc.decode("ascii")}
         extensions = {"sni_hostname": target.raw_host.decode("ascii")} if target.scheme == "https" else {}
         for attempt, address in enumerate(addresses, start=1):
             wire = target.copy_with(host=_url_host(address))
             try:
-                return await self._send(client, wire, pinned_headers, extensions, url)
+                async with self._pages.hold((target.scheme, target.host, port, str(address))) as client:
+                    return await self._send(client, wire, pinned_headers, extensions, url, error_body=True)
             except httpx.ConnectError:
                 if attempt == len(addresses):
                     raise
@@ -322,6 +367,8 @@ class Fetcher:
         headers: Mapping[str, str],
         extensions: dict[str, str],
         url: str,
+        *,
+        error_body: bool,
     ) -> _Hop:
         request = client.build_request("GET", target, headers=headers, extensions=extensions)
         response = await client.send(request, stream=True)
@@ -331,6 +378,8 @@ class Fetcher:
             if 200 <= status < 300:
                 body = await self._read_body(response, url)
                 return _Hop(status, response_headers, body, None)
+            if error_body and status >= 400:
+                return _Hop(status, response_headers, await _read_error_body(response, url), None)
             await _drain(response)
             location = response_headers.get("location") if status in REDIRECTS else None
             return _Hop(status, response_headers, None, location)
@@ -381,7 +430,7 @@ class Fetcher:
             )
             body = None
         else:
-            raise _status_error(final_url, status, headers, now)
+            raise _status_error(final_url, status, headers, now, hop.body)
         return Fetched(
             url=url,
             final_url=final_url,
@@ -516,6 +565,37 @@ class _Decoder:
             raise FetchError(self._url, f"corrupt compressed body ({exc})") from None
 
 
+async def _read_error_body(response: httpx.Response, url: str) -> bytes | None:
+    """The first :data:`ERROR_BODY_BYTES` of an error answer's body (decompressed), or None if empty.
+
+    Never reads more than that many raw bytes either: a huge or endless error body costs one
+    cap, and the connection is closed rather than drained. The status is the outcome, so a
+    body that stalls, breaks off or cannot be decompressed yields what arrived before that.
+    """
+    limit = ERROR_BODY_BYTES
+    body = bytearray()
+    try:
+        decoder = _Decoder.for_encoding(response.headers.get("content-encoding", ""), url)
+    except FetchError:
+        return None  # an encoding we cannot read: the status alone has to do
+    raw = 0
+    try:
+        async for chunk in response.aiter_raw():  # the caller's response.aclose() ends the stream
+            chunk = chunk[: limit - raw]
+            raw += len(chunk)
+            if decoder is None:
+                body += chunk
+            else:
+                decoder.feed(chunk, body, limit)
+            if raw >= limit or len(body) >= limit:
+                break
+        if decoder is not None and len(body) < limit:
+            decoder.finish(body, limit)
+    except (httpx.HTTPError, FetchError):
+        pass  # a read timeout, a cut connection or corrupt compression: keep what arrived
+    return bytes(body[:limit]) or None
+
+
 async def _drain(response: httpx.Response) -> None:
     """Read an unwanted small body so that the connection goes back to the pool.
 
@@ -531,18 +611,24 @@ async def _drain(response: httpx.Response) -> None:
             pass
 
 
-def _status_error(url: str, status: int, headers: Mapping[str, str], now: datetime) -> HTTPStatusError:
-    if status == 410:
-        return HTTPStatusError(url, 410, GONE_REASON)
+def _status_error(
+    url: str, status: int, headers: Mapping[str, str], now: datetime, body: bytes | None = None
+) -> HTTPStatusError:
     phrase = _phrase(status)
-    if status in (429, 503):
+    retry_after = None
+    if status == 410:
+        reason = GONE_REASON
+    elif status in (429, 503):
         retry_after = parse_retry_after(headers.get("retry-after"), now)
         wait = f"; the server asks to retry after {retry_after:%Y-%m-%d %H:%M:%S %Z}" if retry_after else ""
-        return HTTPStatusError(url, status, f"{status} {phrase}{wait}", retry_after=retry_after)
-    if status in REDIRECTS:
-        return HTTPStatusError(url, status, f"{status} {phrase} without a Location header")
-    side = "the server failed" if status >= 500 else "the request was refused"
-    return HTTPStatusError(url, status, f"{status} {phrase}: {side}")
+        reason = f"{status} {phrase}{wait}"
+    elif status in REDIRECTS:
+        reason = f"{status} {phrase} without a Location header"
+    else:
+        side = "the server failed" if status >= 500 else "the request was refused"
+        reason = f"{status} {phrase}: {side}"
+    content_type = headers.get("content-type") if body is not None else None
+    return HTTPStatusError(url, status, reason, retry_after=retry_after, body=body, content_type=content_type)
 
 
 def _phrase(status: int) -> str:

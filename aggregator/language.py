@@ -25,17 +25,19 @@ _HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
 _KANA = "\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
+# Runs of a script's characters (counted by their lengths: a list of runs is much
+# shorter than a list of characters).
 _SCRIPTS: dict[str, re.Pattern[str]] = {
-    "hangul": re.compile(f"[{_HANGUL}]"),
-    "kana": re.compile(f"[{_KANA}]"),
-    "han": re.compile(f"[{_HAN}]"),
-    "latin": re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]"),
-    "cyrillic": re.compile("[\u0400-\u04ff]"),
-    "greek": re.compile("[\u0370-\u03ff\u1f00-\u1fff]"),
-    "arabic": re.compile("[\u0600-\u06ff\u0750-\u077f]"),
-    "hebrew": re.compile("[\u0590-\u05ff]"),
-    "thai": re.compile("[\u0e00-\u0e7f]"),
-    "devanagari": re.compile("[\u0900-\u097f]"),
+    "hangul": re.compile(f"[{_HANGUL}]+"),
+    "kana": re.compile(f"[{_KANA}]+"),
+    "han": re.compile(f"[{_HAN}]+"),
+    "latin": re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]+"),
+    "cyrillic": re.compile("[\u0400-\u04ff]+"),
+    "greek": re.compile("[\u0370-\u03ff\u1f00-\u1fff]+"),
+    "arabic": re.compile("[\u0600-\u06ff\u0750-\u077f]+"),
+    "hebrew": re.compile("[\u0590-\u05ff]+"),
+    "thai": re.compile("[\u0e00-\u0e7f]+"),
+    "devanagari": re.compile("[\u0900-\u097f]+"),
 }
 
 # Scripts other than Latin and CJK: the language assumed without a declaration,
@@ -82,7 +84,7 @@ def detect_language(text: str, *, declared: str | None = None) -> str | None:
     """
     declared = primary_language(declared)
     sample = text[:SAMPLE_CHARS]
-    counts = {script: len(pattern.findall(sample)) for script, pattern in _SCRIPTS.items()}
+    counts = {script: sum(map(len, pattern.findall(sample))) for script, pattern in _SCRIPTS.items()}
     hangul, kana, han, latin = counts["hangul"], counts["kana"], counts["han"], counts["latin"]
     cjk = hangul + kana + han
     if cjk and cjk >= CJK_SHARE * latin:

@@ -8,7 +8,9 @@
 Transient failures (timeouts, 429, 5xx, connection errors) are tried again
 later with backoff; everything else is final until ``extract --retry-failed``.
 A page flagged as a challenge, a paywall or not HTML is recorded as such and
-never stored as the article.
+never stored as the article. A bot wall served with an error status (Cloudflare
+answers 403 or 503) is a challenge too, not an http_error, and is not retried:
+the start of the error body is checked for the challenge markers.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from aggregator.errors import (
     FetchTimeoutError,
     HTTPStatusError,
 )
-from aggregator.extract import PageText, detect_language, extract_page, text_from_feed
+from aggregator.extract import PageText, challenge_reason, detect_language, extract_page, text_from_feed
 from aggregator.fetch import Fetcher
 from aggregator.poll import PollReport, poll
 from aggregator.store import articles as store
@@ -44,6 +46,9 @@ MAX_ATTEMPTS = 4
 RETRY_BASE = timedelta(minutes=15)
 #: Jobs taken from the database at a time (and written back per transaction).
 BATCH = 50
+#: Seconds a finished article may wait for others to share its transaction: a
+#: transaction per article costs the writer more CPU than the fetching does.
+WRITE_LINGER = 1.0
 #: Seconds one page may take in a worker before the worker is stopped.
 EXTRACT_TIME_LIMIT = 30.0
 #: Address space a worker may use (a pathological page fails instead of swapping).
@@ -80,6 +85,11 @@ class Extractor:
                 page_url = fetched.final_url
                 page = await self._extract(job, fetched.body or b"", fetched.final_url, fetched.headers, now)
                 status, reason = page.status, page.reason
+            except HTTPStatusError as exc:
+                status, reason, transient = _fetch_failure(exc)
+                if exc.body and (wall := await self._challenge(exc, exc.body)):
+                    page_url = exc.url
+                    status, reason, transient = "challenge", wall, False
             except FetchError as exc:
                 status, reason, transient = _fetch_failure(exc)
         if page is not None and page.status == "ok":
@@ -105,6 +115,15 @@ class Extractor:
             return PageText.flagged("error", "extraction ran out of its memory limit; page skipped")
         except JobCrashed as exc:
             return PageText.flagged("error", f"extraction crashed: {exc}")
+
+    async def _challenge(self, exc: HTTPStatusError, body: bytes) -> str | None:
+        """Why an error answer's page is a bot wall, or None for a plain error."""
+        try:
+            wall = await self._pool.run(challenge_reason, body, content_type=exc.content_type)
+        except (JobTimeout, JobCrashed, MemoryError) as failure:
+            log.warning("checking the error page of %s failed: %s", exc.url, failure)
+            return None
+        return f"{wall} (HTTP {exc.status})" if wall else None
 
     async def _fallback(self, job: ExtractJob) -> tuple[TextSource, PageText] | None:
         if not job.content and not job.summary:
@@ -175,7 +194,10 @@ def _fetch_failure(exc: FetchError) -> tuple[ExtractStatus, str, bool]:
 
 
 def make_pool(app: App) -> WorkerPool:
-    return WorkerPool(max(1, app.parse_workers), timeout=EXTRACT_TIME_LIMIT, memory_limit=WORKER_MEMORY)
+    return WorkerPool(
+        max(1, app.parse_workers), timeout=EXTRACT_TIME_LIMIT, memory_limit=WORKER_MEMORY,
+        preload=("aggregator.extract",),
+    )  # fmt: skip
 
 
 async def extract_pending(
@@ -247,15 +269,24 @@ async def extract_pending(
 
 
 async def _write_loop(app: App, finished: asyncio.Queue[Article | None], results: list[Article]) -> None:
+    """Save finished articles: up to BATCH a transaction, none waiting longer than WRITE_LINGER."""
+    loop = asyncio.get_running_loop()
     done = False
     while not done:
         batch: list[Article] = []
         item = await finished.get()
+        deadline = loop.time() + WRITE_LINGER
         while item is not None:
             batch.append(item)
-            if len(batch) >= BATCH or finished.empty():
+            if len(batch) >= BATCH:
                 break
-            item = finished.get_nowait()
+            if finished.empty():
+                try:
+                    item = await asyncio.wait_for(finished.get(), max(0.0, deadline - loop.time()))
+                except TimeoutError:
+                    break
+            else:
+                item = finished.get_nowait()
         done = item is None
         if batch:
             await asyncio.to_thread(_save, app, batch)

@@ -12,18 +12,29 @@ each worker runs under an address-space limit (``RLIMIT_AS``) so a runaway
 job fails with MemoryError instead of taking the machine's memory.
 
 Functions and arguments cross the pipe by pickle: ``fn`` must be importable
-at module level. Contains no knowledge of what the jobs do.
+at module level, from a module other than ``__main__``. A worker is a fresh
+interpreter that imports only this module, the ``preload`` modules and what the
+jobs need, never the program's main module (``multiprocessing``'s spawn would
+import the whole command line application into every worker, at half a second
+of CPU each). Contains no knowledge of what the jobs do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import importlib
+import json
 import logging
 import multiprocessing
+import os
 import queue
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -46,18 +57,34 @@ _STOP = None
 _Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "Future[Any]"]
 
 
-def _worker_main(conn: Connection, memory_limit: int | None) -> None:
+# A worker's command line: the parent's sys.path, the pipe's descriptor, the memory limit, preloads.
+_BOOT = "import json, sys; sys.path[:] = json.loads(sys.argv[1]); import aggregator.workers as w; w._child()"
+
+
+def _child() -> None:
+    """A worker process's entry point (see :data:`_BOOT`)."""
+    fd, memory_limit, preload = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+    _worker_main(Connection(fd), memory_limit or None, preload)
+
+
+def _worker_main(conn: Connection, memory_limit: int | None, preload: Sequence[str]) -> None:
     if memory_limit:
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    for module in preload:  # while the parent fetches the first inputs
+        with contextlib.suppress(Exception):  # a job that needs it will say why it fails
+            importlib.import_module(module)
     while True:
         try:
             job = conn.recv()
-        except EOFError:
-            return
+        except (EOFError, OSError):  # the parent is gone
+            break
+        except Exception as exc:  # the job was read but cannot be unpickled here
+            conn.send((False, RuntimeError(f"the job could not be loaded in the worker: {exc!r}")))
+            continue
         if job is _STOP:
-            return
+            break
         fn, args, kwargs = job
         try:
             result: tuple[bool, Any] = (True, fn(*args, **kwargs))
@@ -67,19 +94,39 @@ def _worker_main(conn: Connection, memory_limit: int | None) -> None:
             conn.send(result)
         except Exception as exc:  # an unpicklable result or exception
             conn.send((False, RuntimeError(f"the job's outcome could not be sent back: {exc!r}")))
+    # Leave without tearing the interpreter down: freeing a worker's heap object by
+    # object (parsers, regex caches) takes a good part of a second, and nothing in
+    # it needs finalizing; every outcome has gone back through the pipe.
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(0)
 
 
 class _Worker:
-    def __init__(self, memory_limit: int | None) -> None:
+    def __init__(self, memory_limit: int | None, preload: Sequence[str]) -> None:
         self._memory_limit = memory_limit
+        self._preload = tuple(preload)
+        self._retired = False
         self._start()
 
     def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, self._memory_limit), daemon=True)
-        self.process.start()
-        child.close()
+        self.conn, child = multiprocessing.Pipe()
+        try:
+            fd = child.fileno()
+            command = [
+                sys.executable, *_interpreter_flags(), "-c", _BOOT,
+                json.dumps([str(p) for p in sys.path]), str(fd), str(self._memory_limit or 0), *self._preload,
+            ]  # fmt: skip
+            self.process = subprocess.Popen(command, pass_fds=(fd,), stdin=subprocess.DEVNULL)
+        except BaseException:
+            self.conn.close()
+            raise
+        finally:
+            child.close()
+
+    def is_alive(self) -> bool:
+        return self.process.poll() is None
 
     def run(
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float
@@ -90,7 +137,7 @@ class _Worker:
         except (OSError, EOFError):
             ready = False
         if not ready:
-            alive = self.process.is_alive()
+            alive = self.is_alive()
             self.restart()
             if alive:
                 raise JobTimeout(f"no answer within {timeout:g} s; the worker was stopped")
@@ -106,33 +153,68 @@ class _Worker:
 
     def restart(self) -> None:
         self.kill()
-        self._start()
+        if not self._retired:
+            self._start()
+
+    def retire(self) -> None:
+        """Kill the worker for good (the program is exiting): no replacement is started."""
+        self._retired = True
+        self.kill()
 
     def kill(self) -> None:
-        if self.process.is_alive():
+        if self.is_alive():
             self.process.kill()
-        self.process.join(timeout=5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
         self.conn.close()
 
-    def stop(self) -> None:
+    def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError, EOFError):
             self.conn.send(_STOP)
-        self.process.join(timeout=5)
+
+    def stop(self) -> None:
+        """Wait for the worker to leave after :meth:`ask_to_stop` (kill it if it does not)."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
         self.kill()
+
+
+def _interpreter_flags() -> list[str]:
+    """The flags this interpreter runs with (-B, -X..., -W...), as multiprocessing passes them on."""
+    flags: list[str] = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
+    return flags
+
+
+#: Pools with live workers, killed if the program exits without closing them (an
+#: idle worker would leave by itself at the end of its pipe, a busy one would not).
+_OPEN_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_leftover_workers() -> None:
+    for pool in list(_OPEN_POOLS):
+        for worker in pool._workers:
+            with contextlib.suppress(Exception):
+                worker.retire()
 
 
 class WorkerPool:
     """``workers`` processes; every job runs in one of them within ``timeout`` seconds.
 
     The processes start with the first job, so a pool that gets no work costs nothing.
+    Each imports the ``preload`` modules as it starts, while the first jobs are still
+    being prepared, rather than when its first job arrives.
     """
 
-    def __init__(self, workers: int, *, timeout: float, memory_limit: int | None = None) -> None:
+    def __init__(
+        self, workers: int, *, timeout: float, memory_limit: int | None = None, preload: Sequence[str] = ()
+    ) -> None:
         if workers < 1:
             raise ValueError("a WorkerPool needs at least one worker")
         self.timeout = timeout
         self._size = workers
         self._memory_limit = memory_limit
+        self._preload = tuple(preload)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._workers: list[_Worker] = []
         self._threads: list[threading.Thread] = []
@@ -143,7 +225,8 @@ class WorkerPool:
         with self._lock:
             if self._workers:
                 return
-            self._workers = [_Worker(self._memory_limit) for _ in range(self._size)]
+            self._workers = [_Worker(self._memory_limit, self._preload) for _ in range(self._size)]
+            _OPEN_POOLS.add(self)
             self._threads = [
                 threading.Thread(target=self._drive, args=(w,), name=f"worker-driver-{i}", daemon=True)
                 for i, w in enumerate(self._workers)
@@ -184,8 +267,11 @@ class WorkerPool:
             self._jobs.put(None)
         for thread in self._threads:
             thread.join()
+        for worker in self._workers:  # all at once: each leaves while the next is asked
+            worker.ask_to_stop()
         for worker in self._workers:
             worker.stop()
+        _OPEN_POOLS.discard(self)
 
     def __enter__(self) -> WorkerPool:
         return self

@@ -31,11 +31,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# Not this folder: a sibling script named like a stdlib module (benchmarks/queue.py) would shadow it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lxml import html as lxml_html  # type: ignore[import-untyped,unused-ignore]
+from lxml import html as lxml_html  # type: ignore[import-untyped,unused-ignore]  # noqa: E402
 
-from aggregator.extract import DEFAULT_SETTINGS, ExtractSettings, PageText, extract_page
+from aggregator.extract import DEFAULT_SETTINGS, ExtractSettings, PageText, extract_page  # noqa: E402
 
 PAGES = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pages"
 FAKEHOST = "http://fakehost/test/page.html"  # Readability's test harness URL

@@ -10,6 +10,11 @@ on the same bytes with the same settings, in one process and in a pool of
 two, with no fetching, decoding, checks, metadata handling or storage. The
 ratio is the pipeline's rate over the two-process floor. Pages are read from
 ../shared/corpus/pages (the benchmark stops if it is missing).
+
+The floor's pool processes import this script (multiprocessing's spawn imports
+the main module into each), so it imports nothing of the application at module
+level: the floor's processes load trafilatura and nothing else, as the
+pipeline's workers load only the extraction code.
 """
 
 from __future__ import annotations
@@ -24,15 +29,15 @@ import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
+# Not this folder: a sibling script named like a stdlib module (benchmarks/queue.py) would shadow it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
-from aggregator.app import make_app  # noqa: E402
-from aggregator.config import Settings, load_config  # noqa: E402
-from aggregator.pages import ExtractReport, extract_pending  # noqa: E402
-from aggregator.poll import run_async, run_poll  # noqa: E402
-from tests import feedgen  # noqa: E402
+if TYPE_CHECKING:
+    from aggregator.pages import ExtractReport
 
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 
@@ -46,6 +51,7 @@ def corpus_pages() -> list[tuple[str, bytes]]:
 def serve(conn: Connection, copies: int) -> None:
     from datetime import UTC, datetime
 
+    from tests import feedgen
     from tests.fixture_server import FixtureServer
 
     server = FixtureServer(ports=8).start()
@@ -74,6 +80,7 @@ def trafilatura_one(body: bytes) -> int:
 
 
 def cpu() -> float:
+    """CPU seconds of this process and of its children that have ended."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
@@ -91,6 +98,12 @@ def peak_mb() -> float:
 
 def pipeline_run(feed_url: str, workers: int) -> tuple[float, float, float, ExtractReport]:
     """Poll the page feed into a fresh database, then time extracting every page."""
+    from aggregator.app import make_app
+    from aggregator.config import Settings, load_config
+    from aggregator.pages import extract_pending
+    from aggregator.poll import run_async, run_poll
+    from tests import feedgen
+
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "feeds.yaml"
         config.write_text(
@@ -130,22 +143,28 @@ def main() -> None:
     feed_url = here.recv()
 
     # This machine's speed drifts from minute to minute: floor and pipeline runs
-    # alternate, and the table shows medians over --repeat rounds.
+    # alternate, and the table shows medians over --repeat rounds. CPU seconds
+    # (all processes of a run, the page server's aside) vary much less than wall
+    # time when other work shares the machine.
     one: list[float] = []
     two: list[float] = []
     pipe: list[float] = []
+    cpus: dict[str, list[float]] = {"one": [], "two": [], "pipe": []}
     ratios: list[float] = []
     for _ in range(args.repeat):
-        t0 = time.perf_counter()
+        cpu0, t0 = cpu(), time.perf_counter()
         for body in bodies:
             trafilatura_one(body)
         one.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+        cpus["one"].append(cpu() - cpu0)
+        cpu0, t0 = cpu(), time.perf_counter()
         with ctx.Pool(args.workers) as pool:
             pool.map(trafilatura_one, bodies, chunksize=1)
         two.append(time.perf_counter() - t0)
+        cpus["two"].append(cpu() - cpu0)  # the pool's processes have ended: counted
         wall, used, main_cpu, report = pipeline_run(feed_url, args.workers)
         pipe.append(wall)
+        cpus["pipe"].append(used)
         ratios.append(two[-1] / wall)
     here.send("stop")
     server.join()
@@ -153,16 +172,17 @@ def main() -> None:
 
     print(f"\n{len(bodies)} pages ({args.copies} copies of {len(bodies) // args.copies} corpus pages), "
           f"median of {args.repeat} alternating rounds\n")  # fmt: skip
-    header = f"{'run':<28}{'pages':>7}{'wall s':>9}{'pages/s':>9}"
+    header = f"{'run':<28}{'pages':>7}{'wall s':>9}{'pages/s':>9}{'CPU s':>8}"
     print(header)
     print("-" * len(header))
-    for name, runs in (
-        ("trafilatura, 1 process", one),
-        (f"trafilatura, {args.workers} processes", two),
-        (f"pipeline, {args.workers} workers", pipe),
+    for name, runs, key in (
+        ("trafilatura, 1 process", one, "one"),
+        (f"trafilatura, {args.workers} processes", two, "two"),
+        (f"pipeline, {args.workers} workers", pipe, "pipe"),
     ):
         seconds = statistics.median(runs)
-        print(f"{name:<28}{len(bodies):>7}{seconds:>9.2f}{len(bodies) / seconds:>9.1f}")
+        spent = statistics.median(cpus[key])
+        print(f"{name:<28}{len(bodies):>7}{seconds:>9.2f}{len(bodies) / seconds:>9.1f}{spent:>8.1f}")
     print(
         f"\npipeline / {args.workers}-process floor: median {statistics.median(ratios):.0%} "
         f"(rounds: {', '.join(f'{r:.0%}' for r in ratios)})"

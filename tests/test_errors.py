@@ -20,6 +20,13 @@ from aggregator import errors
         errors.BodyTooLargeError("http://x.test/", "body larger than 10 MiB"),
         errors.TooManyRedirectsError("http://x.test/", "loop"),
         errors.HTTPStatusError("http://x.test/", 429, "429", retry_after=datetime(2024, 1, 1, tzinfo=UTC)),
+        errors.HTTPStatusError(
+            "http://x.test/",
+            403,
+            "403 Forbidden",
+            body=b"<title>Just a moment...</title>",
+            content_type="text/html",
+        ),
         errors.ParseError("http://x.test/", "not a feed"),
         errors.ExtractError("http://x.test/", "challenge page"),
         errors.StorageError("database is locked"),
@@ -32,3 +39,11 @@ def test_errors_survive_pickling(error: errors.AggregatorError) -> None:
     assert type(copy) is type(error)
     assert str(copy) == str(error)
     assert copy.__dict__ == error.__dict__
+
+
+def test_an_http_status_errors_body_survives_pickling() -> None:
+    error = errors.HTTPStatusError(
+        "http://x.test/", 503, "503", body=b"\x00\xff" * 10, content_type="text/html"
+    )
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.status, copy.body, copy.content_type) == (503, b"\x00\xff" * 10, "text/html")

@@ -24,6 +24,7 @@ import trafilatura
 from aggregator import extract, language
 from aggregator.extract import (
     PageText,
+    challenge_reason,
     decode_html,
     detect_language,
     extract_page,
@@ -227,6 +228,30 @@ def test_bot_walls_and_javascript_shells(title: str, body: str) -> None:
     result = extract_page(html(body, head=f"<title>{title}</title>"), url=URL, content_type="text/html")
     assert result.status == "challenge", result.reason
     assert result.text is None
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        ((PAGES / "cloudflare_challenge.html").read_bytes(), "text/html", "Cloudflare"),
+        (html("<p>Please enable JavaScript to view this website.</p>"), "text/html", "enable JavaScript"),
+        (html("<h1>Access Denied</h1>", head="<title>Access Denied</title>"), None, "Access Denied"),
+        # A plain error page with a script is not an application shell: no marker, no challenge.
+        (html("<h1>404</h1><p>Not found.</p>", head="<script src='/a.js'></script>"), "text/html", None),
+        (html("<h1>Internal Server Error</h1>"), "text/html; charset=utf-8", None),
+        (b"Just a moment...", "text/plain", None),  # not HTML
+        (b"", "text/html", None),
+    ],
+    ids=["cloudflare", "enable-javascript", "access-denied", "404-with-script", "500", "plain-text", "empty"],
+)
+def test_challenge_reason_of_an_error_page(
+    body: bytes, content_type: str | None, expected: str | None
+) -> None:
+    reason = challenge_reason(body, content_type=content_type)
+    if expected is None:
+        assert reason is None
+    else:
+        assert reason is not None and expected in reason
 
 
 def test_empty_spa_shell_is_a_challenge() -> None:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from aggregator import fetch
 from aggregator.errors import (
     BlockedURLError,
     BodyTooLargeError,
@@ -29,7 +30,7 @@ from aggregator.errors import (
     HTTPStatusError,
     TooManyRedirectsError,
 )
-from aggregator.fetch import GONE_REASON, Fetcher, FetchSettings, parse_retry_after
+from aggregator.fetch import ERROR_BODY_BYTES, GONE_REASON, Fetcher, FetchSettings, parse_retry_after
 from aggregator.types import Fetched, Validators
 from tests.fixture_server import FixtureServer, Request, Response, serve
 
@@ -457,6 +458,73 @@ def test_fetch_page_refuses_a_redirect_to_another_scheme(server: FixtureServer) 
     assert "not file:" in error.reason
 
 
+# -- an article page's error body ------------------------------------------------------
+
+
+def test_a_pages_error_answer_keeps_its_body_and_content_type(server: FixtureServer) -> None:
+    wall = b"<html><head><title>Just a moment...</title></head><body>Checking</body></html>"
+    server.route(
+        "/wall", Response(status=403, body=wall, headers={"Content-Type": "text/html; charset=UTF-8"})
+    )
+    error = page_error(server.url("/wall"), allow_private_networks=LOCALHOST_ONLY)
+    assert isinstance(error, HTTPStatusError)
+    assert (error.status, error.body, error.content_type) == (403, wall, "text/html; charset=UTF-8")
+    assert error.reason == "403 Forbidden: the request was refused"
+
+
+def test_a_feeds_error_answer_keeps_no_body(server: FixtureServer) -> None:
+    server.route(
+        "/feed", Response(status=503, body=b"<html>down</html>", headers={"Content-Type": "text/html"})
+    )
+    error = feed_error(server.url("/feed"))
+    assert isinstance(error, HTTPStatusError)
+    assert (error.status, error.body, error.content_type) == (503, None, None)
+
+
+def test_an_empty_error_body_is_none(server: FixtureServer) -> None:
+    server.route("/empty", Response(status=500))
+    error = page_error(server.url("/empty"), allow_private_networks=LOCALHOST_ONLY)
+    assert isinstance(error, HTTPStatusError)
+    assert (error.status, error.body, error.content_type) == (500, None, None)
+
+
+def test_an_error_body_is_cut_at_64_kib(server: FixtureServer) -> None:
+    big = bytes(range(256)) * 8000  # 2 MB
+    server.route("/big", Response(status=404, body=big, headers={"Content-Type": "text/html"}))
+    error = page_error(server.url("/big"), allow_private_networks=LOCALHOST_ONLY)
+    assert isinstance(error, HTTPStatusError)
+    assert error.body == big[:ERROR_BODY_BYTES] and ERROR_BODY_BYTES == 64 * 1024
+
+
+def test_an_error_body_is_never_read_past_the_cap(server: FixtureServer) -> None:
+    # The server sends a little more than the cap of a 1 MB body, then nothing: a client that
+    # read on would wait until the 3 s deadline. The cap ends the read instead.
+    server.route("/endless", Response(status=503, body=b"y" * 1_000_000, stall_after=70_000))
+    error = page_error(
+        server.url("/endless"), allow_private_networks=LOCALHOST_ONLY, read_timeout=30, deadline=3
+    )
+    assert isinstance(error, HTTPStatusError)
+    assert error.status == 503 and error.body == b"y" * ERROR_BODY_BYTES
+
+
+def test_an_error_body_that_stalls_keeps_what_arrived(server: FixtureServer) -> None:
+    server.route("/stall", Response(status=403, body=b"z" * 10_000, stall_after=1000))
+    error = page_error(server.url("/stall"), allow_private_networks=LOCALHOST_ONLY, read_timeout=0.2)
+    assert isinstance(error, HTTPStatusError)  # the status is the outcome, not the slow body
+    assert error.status == 403 and error.body == b"z" * 1000
+
+
+def test_a_compressed_error_body_is_inflated_under_the_cap(server: FixtureServer) -> None:
+    wall = b"<html><title>Just a moment...</title>" + b"<p>wait</p>" * 100 + b"</html>"
+    server.route("/gz", Response(status=403, body=wall, gzip=True, headers={"Content-Type": "text/html"}))
+    bomb = gzip_bomb(50 * 1024 * 1024)
+    server.route("/bomb", Response(status=503, raw_body=bomb, headers={"Content-Encoding": "gzip"}))
+    error = page_error(server.url("/gz"), allow_private_networks=LOCALHOST_ONLY)
+    assert isinstance(error, HTTPStatusError) and error.body == wall
+    error = page_error(server.url("/bomb"), allow_private_networks=LOCALHOST_ONLY)
+    assert isinstance(error, HTTPStatusError) and error.body == bytes(ERROR_BODY_BYTES)
+
+
 FakeAnswers = dict[str, list[list[str]]]
 
 
@@ -528,6 +596,65 @@ def test_fetch_page_tries_the_next_checked_address(server: FixtureServer) -> Non
     allow = (ip_network("127.0.0.0/8"),)
     url = f"http://two.example:{server.ports[0]}/article"
     assert page_with_fake_dns(url, answers, calls, allow_private_networks=allow).body == b"second address"
+
+
+def pages_with_fake_dns(
+    urls: list[str], answers: FakeAnswers, **overrides: Any
+) -> list[Fetched | FetchError]:
+    """Each URL fetched in turn by one Fetcher, with the fake resolver; errors are returned."""
+
+    async def run() -> list[Fetched | FetchError]:
+        loop = asyncio.get_running_loop()
+        loop.getaddrinfo = fake_resolver(answers, [])  # type: ignore[method-assign,assignment]
+        outcomes: list[Fetched | FetchError] = []
+        async with Fetcher(settings(**overrides)) as fetcher:
+            for url in urls:
+                try:
+                    outcomes.append(await fetcher.fetch_page(url, now=NOW))
+                except FetchError as exc:
+                    outcomes.append(exc)
+        return outcomes
+
+    return asyncio.run(run())
+
+
+def test_fetch_page_reuses_a_connection_for_the_same_name_only(server: FixtureServer) -> None:
+    server.add("/a", b"a", content_type="text/html")
+    server.add("/b", b"b", content_type="text/html")
+    port = server.ports[0]
+    answers = {"one.example": [["127.0.0.1"]], "two.example": [["127.0.0.1"]]}
+    urls = [f"http://one.example:{port}/a", f"http://one.example:{port}/b", f"http://two.example:{port}/a"]
+    outcomes = pages_with_fake_dns(urls, answers, allow_private_networks=LOCALHOST_ONLY)
+    assert [o.body for o in outcomes if isinstance(o, Fetched)] == [b"a", b"b", b"a"]
+    # one.example's second page came over its first connection; two.example, at the same
+    # address, got a connection of its own.
+    assert server.connection_count == 2
+    assert [r.headers["host"] for r in server.requests] == [f"one.example:{port}"] * 2 + [
+        f"two.example:{port}"
+    ]
+
+
+def test_fetch_page_checks_the_address_again_before_reusing_a_connection(server: FixtureServer) -> None:
+    server.add("/article", b"ok", content_type="text/html")
+    url = f"http://rebind.example:{server.ports[0]}/article"
+    answers = {"rebind.example": [["127.0.0.1"], ["10.0.0.1"]]}  # the second answer is forbidden
+    first, second = pages_with_fake_dns([url, url], answers, allow_private_networks=LOCALHOST_ONLY)
+    assert isinstance(first, Fetched) and first.body == b"ok"
+    assert isinstance(second, BlockedURLError)  # the kept-alive connection was not used
+    assert len(server.requests) == 1
+
+
+def test_fetch_page_keeps_a_bounded_number_of_clients(
+    server: FixtureServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fetch, "PAGE_CLIENTS", 2)
+    server.add("/a", b"a", content_type="text/html")
+    names = ["one.example", "two.example", "three.example", "one.example"]
+    answers = {name: [["127.0.0.1"]] for name in names}
+    urls = [f"http://{name}:{server.ports[0]}/a" for name in names]
+    outcomes = pages_with_fake_dns(urls, answers, allow_private_networks=LOCALHOST_ONLY)
+    assert all(isinstance(o, Fetched) for o in outcomes)
+    assert server.connection_count == 4  # one.example's client was closed to make room: a new connection
 
 
 def test_fetch_page_dns_failure(server: FixtureServer) -> None:

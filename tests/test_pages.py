@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from aggregator import pages
 from aggregator.app import App, make_app
 from aggregator.cli import app as cli
 from aggregator.config import Settings, load_config
@@ -156,6 +157,36 @@ def test_a_hosts_feeds_and_article_pages_share_one_per_host_limit(server: Fixtur
     assert server.max_in_flight == 1
 
 
+def test_finished_articles_are_saved_in_batches(
+    server: FixtureServer, make, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    body = (PAGES / "article_boilerplate.html").read_bytes()
+    entries = []
+    for i in range(12):
+        server.add(f"/p/{i}.html", body, content_type="text/html")
+        entries.append(entry(f"p{i}", server.url(f"/p/{i}.html")))
+    app = make(server, entries)
+    assert run_poll(app).new == 12
+    saved: list[int] = []
+    save = pages._save
+
+    def counting(app: App, batch: list[Article]) -> None:
+        saved.append(len(batch))
+        save(app, batch)
+
+    monkeypatch.setattr(pages, "_save", counting)
+    monkeypatch.setattr(pages, "BATCH", 5)
+    # Articles wait for company up to the linger, here longer than the whole run:
+    # only a full batch or the end of the run writes them, and the end does not wait.
+    monkeypatch.setattr(pages, "WRITE_LINGER", 120.0)
+
+    report = run_async(extract_pending(app))
+
+    assert len(report.articles) == 12 and report.elapsed < 60
+    assert saved == [5, 5, 2]
+    assert {a.status for a in by_key(app).values()} == {"ok"}
+
+
 def test_transient_failures_are_retried_later_and_by_hand(server: FixtureServer, make) -> None:  # type: ignore[no-untyped-def]
     gate = threading.Event()
     server.route("/p/busy", Response(status=503, headers={"Retry-After": "60"}))
@@ -178,6 +209,66 @@ def test_transient_failures_are_retried_later_and_by_hand(server: FixtureServer,
     assert len(again) == 2
     got = by_key(app)
     assert (got["busy"].status, got["busy"].text_source, got["busy"].attempts) == ("ok", "page", 2)
+
+
+# Bot walls answer with an error status; written for these tests after the shape of the real ones.
+CLOUDFLARE_403 = b"""<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>
+<meta http-equiv="Content-Type" content="text/html; charset=UTF-8">
+<meta name="robots" content="noindex,nofollow">
+</head><body class="no-js"><div class="main-wrapper" role="main"><div class="main-content">
+<h1 class="zone-name-title h1">blog.example.com</h1>
+<h2 class="h2" id="challenge-running">Checking if the site connection is secure</h2>
+<div id="challenge-body-text" class="core-msg spacer">blog.example.com needs to review the security of your
+connection before proceeding.</div></div></div>
+<script>(function(){window._cf_chl_opt={cvId:'3',cType:'managed'};var s=document.createElement('script');
+s.src='/cdn-cgi/challenge-platform/h/g/orchestrate/chl_page/v1?ray=0';document.head.appendChild(s);}());</script>
+</body></html>"""
+ENABLE_JAVASCRIPT_503 = b"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>blog.example.com</title>
+</head><body><div id="wall"><p>Please enable JavaScript to view this website.</p>
+<p>Our servers check every visitor before letting them in.</p></div>
+<script src="/wall/check.js"></script></body></html>"""
+# A plain error page: few words and a script, but no bot-wall marker.
+NOT_FOUND_404 = b"""<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>Page not found - Example Blog</title>
+<script src="/js/analytics.js"></script></head><body><h1>404</h1>
+<p>Sorry, there is nothing at this address.</p><p><a href="/">Home</a></p></body></html>"""
+SERVER_ERROR_500 = b"""<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head>
+<body><h1>Internal Server Error</h1><p>The server encountered an internal error.</p></body></html>"""
+
+
+def test_bot_walls_served_with_an_error_status_are_challenges(server: FixtureServer, make) -> None:  # type: ignore[no-untyped-def]
+    html = "text/html; charset=UTF-8"
+    server.route("/p/cloudflare", Response(status=403, body=CLOUDFLARE_403, headers={"Content-Type": html}))
+    server.route(
+        "/p/javascript",
+        Response(status=503, body=ENABLE_JAVASCRIPT_503, headers={"Content-Type": html, "Retry-After": "60"}),
+    )
+    server.route("/p/missing", Response(status=404, body=NOT_FOUND_404, headers={"Content-Type": html}))
+    server.route("/p/broken", Response(status=500, body=SERVER_ERROR_500, headers={"Content-Type": html}))
+    names = ("cloudflare", "javascript", "missing", "broken")
+    app = make(server, [entry(name, server.url(f"/p/{name}")) for name in names])
+
+    report, extracted = run_async(poll_and_extract(app))
+
+    assert report.new == 4 and len(extracted.articles) == 4
+    got = by_key(app)
+    cloudflare, javascript = got["cloudflare"], got["javascript"]
+    assert cloudflare.status == "challenge"
+    assert "Cloudflare" in (cloudflare.reason or "") and "Just a moment..." in (cloudflare.reason or "")
+    assert "HTTP 403" in (cloudflare.reason or "")
+    assert javascript.status == "challenge"
+    assert "enable JavaScript" in (javascript.reason or "") and "HTTP 503" in (javascript.reason or "")
+    for wall in (cloudflare, javascript):
+        assert wall.next_attempt_at is None  # a bot wall is not transient, whatever its status says
+        assert wall.page_url is not None and wall.page_url.endswith(("/p/cloudflare", "/p/javascript"))
+        assert wall.text_source == "feed" and "feed's own full text" in (wall.text or "")
+    missing, broken = got["missing"], got["broken"]
+    assert missing.status == "http_error" and missing.reason == "404 Not Found: the request was refused"
+    assert missing.next_attempt_at is None and missing.text_source == "feed"
+    assert broken.status == "http_error" and broken.next_attempt_at == T0 + timedelta(minutes=15)
+    assert broken.text_source == "feed"
+    fetched = sorted(r.path for r in server.requests if r.path.startswith("/p/"))
+    assert fetched == sorted(f"/p/{name}" for name in names)  # each page fetched once
 
 
 def test_a_page_over_the_cap_and_a_page_that_takes_too_long(server: FixtureServer, make) -> None:  # type: ignore[no-untyped-def]

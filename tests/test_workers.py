@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import threading
+import types
 
 import pytest
 
+from aggregator import workers
 from aggregator.workers import JobCrashed, JobTimeout, WorkerPool
 
 
@@ -31,6 +34,14 @@ def die() -> None:
 def allocate(megabytes: int) -> int:
     block = bytearray(megabytes * 1024 * 1024)
     return len(block)
+
+
+def main_module_file() -> str | None:
+    return getattr(sys.modules["__main__"], "__file__", None)
+
+
+def imported(name: str) -> bool:
+    return name in sys.modules
 
 
 def test_results_and_exceptions_come_back() -> None:
@@ -80,6 +91,41 @@ def test_closing_waits_for_running_jobs() -> None:
     assert done.is_set() and future.result() == 9
     with pytest.raises(RuntimeError, match="closed"):
         pool.submit(square, 1)
+    # The worker left by itself when asked (exit status 0), it was not killed.
+    assert [w.process.returncode for w in pool._workers] == [0]
+
+
+def test_workers_load_the_preloaded_modules_and_not_the_programs_main_module() -> None:
+    with WorkerPool(1, timeout=30, preload=("tests.fixture_server",)) as pool:
+        assert pool.submit(main_module_file).result() is None  # a bare interpreter, not pytest's script
+        assert pool.submit(imported, "tests.fixture_server").result()
+    with WorkerPool(1, timeout=30) as pool:
+        assert not pool.submit(imported, "tests.fixture_server").result()
+
+
+def test_a_job_the_worker_cannot_load_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = types.ModuleType("only_in_the_parent")
+    exec("def double(x):\n    return 2 * x\n", module.__dict__)
+    monkeypatch.setitem(sys.modules, "only_in_the_parent", module)
+    with WorkerPool(1, timeout=30) as pool:
+        with pytest.raises(RuntimeError, match="could not be loaded in the worker"):
+            pool.submit(module.double, 2).result()
+        assert pool.submit(square, 3).result() == 9  # the same worker goes on
+        assert len(pool._workers) == 1 and pool._workers[0].is_alive()
+
+
+def test_workers_still_running_when_the_program_exits_are_killed() -> None:
+    pool = WorkerPool(1, timeout=60)
+    stuck = pool.submit(spin_forever)
+    queued = pool.submit(square, 2)
+    (worker,) = pool._workers
+    workers._kill_leftover_workers()  # what atexit runs
+    for future in (stuck, queued):
+        with pytest.raises(JobCrashed):
+            future.result(timeout=30)
+    assert worker.process.returncode is not None and worker.process.returncode < 0  # killed
+    assert pool._workers == [worker] and not worker.is_alive()  # and not replaced
+    pool.close()
 
 
 def test_a_pool_without_work_starts_no_process() -> None:
