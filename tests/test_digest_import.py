@@ -28,7 +28,7 @@ from aggregator.store.tables import candidates, digest_items, digests, feeds
 from aggregator.store.triage import Decision
 from aggregator.types import QueueQuery
 from tests.fixture_server import FixtureServer, serve
-from tests.stock import Stock, stock
+from tests.stock import Clock, Stock, stock
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -283,21 +283,13 @@ def test_what_is_left_out_on_purpose_is_a_warning() -> None:
 # -- the seeds, imported into a real database and rendered again --------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def project_app(tmp_path: Path, database_url: str) -> Iterator[App]:
     """The project's own feeds.yaml (the seeds' taxonomy, title and preface) over a fresh database."""
     path = ROOT / "feeds.yaml"
     app = make_app(
         Settings(database_url=database_url, data_dir=tmp_path / "data"), load_config(path),
-        config_path=path, clock=Clock(), rng=random.Random(1), parse_workers=0,
+        config_path=path, clock=Clock(NOW), rng=random.Random(1), parse_workers=0,
     )  # fmt: skip
     app.sync_feeds()
     yield app

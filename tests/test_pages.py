@@ -25,6 +25,7 @@ from aggregator.types import Article
 from aggregator.workers import WorkerPool
 from tests import feedgen
 from tests.fixture_server import FixtureServer, Response, serve
+from tests.stock import Clock
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 T0 = datetime(2024, 3, 2, 12, 0, tzinfo=UTC)
@@ -33,14 +34,6 @@ FEED_CONTENT = "<p>" + " ".join(["The feed's own full text of this post, kept as
 
 def entry(key: str, link: str) -> feedgen.Entry:
     return feedgen.Entry(key, f"Post {key}", link, T0 - timedelta(days=1), "A short summary.", FEED_CONTENT)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -52,7 +45,7 @@ def server() -> Iterator[FixtureServer]:
 @pytest.fixture
 def make(tmp_path: Path, database_url: str) -> Iterator[object]:
     apps: list[App] = []
-    clock = Clock()
+    clock = Clock(T0)
 
     def build(
         server: FixtureServer,

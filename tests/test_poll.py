@@ -20,19 +20,9 @@ from aggregator.store.tables import candidates, feeds
 from aggregator.types import FeedUpdateResult
 from tests import feedgen
 from tests.fixture_server import FixtureServer, Request, Response, serve
+from tests.stock import Clock
 
 T0 = datetime(2024, 3, 2, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @dataclass
@@ -59,7 +49,7 @@ class Env:
 @pytest.fixture
 def env(tmp_path: Path, database_url: str) -> Iterator[Env]:
     with serve() as server:
-        env = Env(server, tmp_path, database_url, Clock(), [])
+        env = Env(server, tmp_path, database_url, Clock(T0), [])
         try:
             yield env
         finally:

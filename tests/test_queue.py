@@ -37,6 +37,7 @@ from aggregator.types import OPEN_STATUSES, STATUSES, Article, QueueItem, QueueQ
 from alembic import command
 from tests import feedgen
 from tests.fixture_server import FixtureServer, serve
+from tests.stock import Clock
 
 T0 = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
 EVERYTHING = QueueQuery(statuses=STATUSES, limit=1000)
@@ -70,14 +71,6 @@ FEEDS: dict[str, tuple[str, str | None, list[Post]]] = {
         Post("Feature store lessons, part 2", "More on the feature store.", 8),  # same date: ties
     ]),
 }  # fmt: skip
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -140,7 +133,7 @@ def build(server: FixtureServer, tmp_path: Path, database_url: str) -> Queue:
         text = text.replace(f"    label: {name.title()}\n", f"    label: {label}\n{extra}")
     path = tmp_path / "feeds.yaml"
     path.write_text(text, encoding="utf-8")
-    clock = Clock()
+    clock = Clock(T0)
     app = make_app(
         Settings(database_url=database_url, data_dir=tmp_path / "data"), load_config(path), config_path=path,
         clock=clock, rng=random.Random(3), parse_workers=0,

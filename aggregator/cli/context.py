@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal, cast
 
 import typer
 from rich.console import Console
 
 from aggregator.app import App, make_app
 from aggregator.config import FeedsFile, Settings, load_config
+from aggregator.types import OPEN_STATUSES, STATUSES, Status
 
 
 @dataclass
@@ -68,3 +72,75 @@ def when(value: datetime | None) -> str:
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+# -- options several commands share -----------------------------------------------
+
+CURATOR_HELP = "Who decides (default: $AGGREGATOR_CURATOR, else your login name)."
+
+
+def curator_option() -> str | None:
+    """``--curator``, read from $AGGREGATOR_CURATOR when not given."""
+    return typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP)  # type: ignore[no-any-return]
+
+
+def curator_name(value: str | None) -> str:
+    """``--curator``, else $AGGREGATOR_CURATOR (Typer reads it into ``value``), else the login name."""
+    if value and value.strip():
+        return value.strip()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "curator"
+
+
+_RELATIVE = re.compile(r"\+?(\d+)\s*([dw])")
+
+
+def parse_date(value: str, now: datetime, *, relative: Literal["ahead", "ago"], option: str) -> datetime:
+    """``YYYY-MM-DD`` (midnight UTC), an ISO date-time (UTC unless it says), or ``3d`` / ``2w``
+    from ``now``: ahead of it (``--until``) or before it (``--since``)."""
+    text = value.strip()
+    match = _RELATIVE.fullmatch(text)
+    if match:
+        days = timedelta(days=int(match[1]) * (7 if match[2] == "w" else 1))
+        return now + days if relative == "ahead" else now - days
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        words = "from now" if relative == "ahead" else "ago"
+        raise typer.BadParameter(
+            f"{value!r} is not a date: write YYYY-MM-DD, an ISO date-time, or 3d / 2w ({words})",
+            param_hint=option,
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_statuses(values: list[str]) -> tuple[Status, ...]:
+    """``--status`` values (repeated or comma-separated; ``all``) as statuses; none: the open ones."""
+    names = [part.strip().lower() for value in values for part in value.split(",") if part.strip()]
+    if not names:
+        return OPEN_STATUSES
+    if "all" in names:
+        return STATUSES
+    for name in names:
+        if name not in STATUSES:
+            raise typer.BadParameter(
+                f"unknown status {name!r} (not a status; write one of {', '.join(STATUSES)}, or all)",
+                param_hint="--status",
+            )
+    return tuple(dict.fromkeys(cast(Status, name) for name in names))
+
+
+def check_section(config: FeedsFile, section: str | None) -> str | None:
+    """A ``--section`` value as an id of feeds.yaml (``aws`` or ``aws/mlops``), or a usage error."""
+    if section is None:
+        return None
+    section = section.strip().strip("/")
+    known = config.section_ids()
+    if section not in known:
+        raise typer.BadParameter(
+            f"unknown section {section!r}; the sections in feeds.yaml are: {', '.join(known)}",
+            param_hint="--section",
+        )
+    return section

@@ -11,8 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.cli.context import console, err_console, iso, open_app
-from aggregator.cli.triage import CURATOR_HELP, curator_name
+from aggregator.cli.context import console, curator_name, curator_option, err_console, iso, open_app
 from aggregator.digest import TEMPLATES, Digest, DigestItem, parse_digest, render
 from aggregator.errors import DigestError
 from aggregator.store import digests as store
@@ -255,7 +254,7 @@ def move(
     top: bool = typer.Option(False, "--top", help="Put it first in its subsection."),
     bottom: bool = typer.Option(False, "--bottom", help="Put it last in its subsection."),
     force: bool = typer.Option(False, "--force", help="Reorder a published issue anyway."),
-    curator: str | None = typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP),
+    curator: str | None = curator_option(),
 ) -> None:
     """Reorder an item within its subsection; every item of the subsection keeps the order shown.
 
@@ -285,7 +284,7 @@ def import_(
     digest: str = typer.Option(..., "--digest", "-d", help="The issue to import into, YYYY-MM."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be imported; write nothing."),
     force: bool = typer.Option(False, "--force", help="Import into a published issue anyway."),
-    curator: str | None = typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP),
+    curator: str | None = curator_option(),
 ) -> None:
     """Import an existing digest (numbered or not, notes inline or nested) as promoted items.
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import typer
@@ -13,14 +11,12 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from aggregator.cli.context import console, iso, open_app
+from aggregator.cli.context import check_section, console, iso, open_app, parse_date, parse_statuses
 from aggregator.store import queue as store
-from aggregator.types import OPEN_STATUSES, STATUSES, QueueItem, QueueQuery, QueueSort, Status
+from aggregator.types import QueueItem, QueueQuery, QueueSort
 
 #: A count past this many is shown as "10,000+" (counting stops there).
 COUNT_CAP = 10_000
-
-_AGO = re.compile(r"(\d+)\s*([dw])")
 
 
 def register(app: typer.Typer) -> None:
@@ -64,19 +60,12 @@ def queue(
         raise typer.BadParameter(f"{sort!r} is not a sort: write date or feed", param_hint="--sort")
     with open_app(ctx, sync=False) as app:
         now = app.clock()
-        if section is not None:
-            section = section.strip().strip("/")
-            known = app.config.section_ids()
-            if known and section not in known:
-                raise typer.BadParameter(
-                    f"unknown section {section!r}; the sections in feeds.yaml are: {', '.join(known)}",
-                    param_hint="--section",
-                )
+        section = check_section(app.config, section)
         query = QueueQuery(
             statuses=statuses,
             feeds=tuple(feed),
             section=section,
-            since=parse_since(since, now) if since is not None else None,
+            since=parse_date(since, now, relative="ago", option="--since") if since is not None else None,
             search=search,
             sort=cast(QueueSort, sort),
             limit=limit,
@@ -95,37 +84,6 @@ def queue(
         typer.echo(json.dumps([item_dict(item) for item in items], ensure_ascii=False, indent=2))
         return
     print_items(items, query, total or 0)
-
-
-def parse_statuses(values: list[str]) -> tuple[Status, ...]:
-    """``--status`` values (repeated or comma-separated; ``all``) as statuses; none: the open ones."""
-    names = [part.strip().lower() for value in values for part in value.split(",") if part.strip()]
-    if not names:
-        return OPEN_STATUSES
-    if "all" in names:
-        return STATUSES
-    for name in names:
-        if name not in STATUSES:
-            raise typer.BadParameter(
-                f"unknown status {name!r}: write one of {', '.join(STATUSES)}, or all", param_hint="--status"
-            )
-    return tuple(dict.fromkeys(cast(Status, name) for name in names))
-
-
-def parse_since(value: str, now: datetime) -> datetime:
-    """``YYYY-MM-DD`` (midnight UTC), an ISO date-time (UTC unless it says), or ``7d`` / ``2w`` before now."""
-    text = value.strip()
-    ago = _AGO.fullmatch(text)
-    if ago:
-        return now - timedelta(days=int(ago[1]) * (7 if ago[2] == "w" else 1))
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date: write YYYY-MM-DD, an ISO date-time, or 7d / 2w (ago)",
-            param_hint="--since",
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def item_dict(item: QueueItem) -> dict[str, Any]:

@@ -7,22 +7,19 @@ $AGGREGATOR_CURATOR, else the login name.
 
 from __future__ import annotations
 
-import getpass
 import json
-import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.cli.context import console, iso, open_app, when
+from aggregator.cli.context import console, curator_name, curator_option, iso, open_app, parse_date, when
 from aggregator.store import triage as store
 from aggregator.store.triage import Decision
 from aggregator.types import DecisionReport
 
-CURATOR_HELP = "Who decides (default: $AGGREGATOR_CURATOR, else your login name)."
 IDS_HELP = "Candidate ids (see `aggregator queue`)."
 FORCE_HELP = "Change a published (frozen) digest issue anyway."
 
@@ -30,39 +27,6 @@ FORCE_HELP = "Change a published (frozen) digest issue anyway."
 def register(app: typer.Typer) -> None:
     for command in (shortlist, promote, reject, snooze, restore, unpromote, note, undo, log):
         app.command(command.__name__.rstrip("_"))(command)
-
-
-def curator_name(value: str | None) -> str:
-    """``--curator``, else $AGGREGATOR_CURATOR (Typer reads it into ``value``), else the login name."""
-    if value and value.strip():
-        return value.strip()
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return "curator"
-
-
-def _curator_option() -> str | None:
-    return typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP)  # type: ignore[no-any-return]
-
-
-_RELATIVE = re.compile(r"\+?(\d+)\s*([dw])")
-
-
-def parse_when(value: str, now: datetime) -> datetime:
-    """``YYYY-MM-DD`` (midnight UTC), an ISO date-time, or ``3d``/``2w`` from now."""
-    text = value.strip()
-    relative = _RELATIVE.fullmatch(text)
-    if relative:
-        amount = int(relative[1]) * (7 if relative[2] == "w" else 1)
-        return now + timedelta(days=amount)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date: write YYYY-MM-DD, an ISO date-time, or 3d / 2w"
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _decide(
@@ -126,7 +90,7 @@ def print_report(report: DecisionReport, as_json: bool) -> None:
 def shortlist(
     ctx: typer.Context,
     ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
-    curator: str | None = _curator_option(),
+    curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
     """Shortlist candidates: worth a closer look before the digest.
@@ -152,7 +116,7 @@ def promote(
     ),
     month: str | None = typer.Option(None, "--month", help="Print this month instead (YYYY-MM)."),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
-    curator: str | None = _curator_option(),
+    curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
     """Promote candidates into a digest issue's section, with notes.
@@ -179,7 +143,7 @@ def reject(
     ctx: typer.Context,
     ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
     reason: str | None = typer.Option(None, "--reason", "-r", help="Why, kept in the decision log."),
-    curator: str | None = _curator_option(),
+    curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
     """Reject candidates: they leave the queue (`restore` brings them back).
@@ -195,20 +159,24 @@ def snooze(
     until: str = typer.Option(
         ..., "--until", "-u", help="YYYY-MM-DD, an ISO date-time, or 3d / 2w from now."
     ),
-    curator: str | None = _curator_option(),
+    curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
     """Snooze candidates until a date; then they are new again.
 
     Example: aggregator snooze 40 --until 2w
     """
-    _decide(ctx, ids, lambda now: Decision("snooze", until=parse_when(until, now)), curator, as_json)
+
+    def decision(now: datetime) -> Decision:
+        return Decision("snooze", until=parse_date(until, now, relative="ahead", option="--until"))
+
+    _decide(ctx, ids, decision, curator, as_json)
 
 
 def restore(
     ctx: typer.Context,
     ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
-    curator: str | None = _curator_option(),
+    curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
     """Put shortlisted, rejected or snoozed candidates back to new.
@@ -222,7 +190,7 @@ def unpromote(
     ctx: typer.Context,
     ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
-    curator: str | None = _curator_option(),
+    curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
     """Take promoted candidates out of their digest issue (they stay shortlisted, notes kept).
@@ -239,7 +207,7 @@ def note(
     replace: bool = typer.Option(
         False, "--replace", help="Replace the candidate's notes instead of adding one."
     ),
-    curator: str | None = _curator_option(),
+    curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
     """Add a note to a candidate (printed under its digest line), or replace its notes.
@@ -252,7 +220,7 @@ def note(
 def undo(
     ctx: typer.Context,
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
-    curator: str | None = _curator_option(),
+    curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
     """Undo your latest decision (all the candidates of that command); run again to go further back.

@@ -9,10 +9,16 @@ from contextlib import contextmanager
 
 import typer
 
-from aggregator.cli.context import err_console, open_app
-from aggregator.cli.triage import CURATOR_HELP, curator_name
+from aggregator.cli.context import (
+    check_section,
+    curator_name,
+    curator_option,
+    err_console,
+    open_app,
+    parse_statuses,
+)
 from aggregator.store.digests import check_name
-from aggregator.types import OPEN_STATUSES, STATUSES, QueueQuery, Status
+from aggregator.types import OPEN_STATUSES, STATUSES, QueueQuery
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +46,7 @@ def triage(
     digest: str | None = typer.Option(
         None, "--digest", "-d", help="The issue `p` promotes into, YYYY-MM (default: this month)."
     ),
-    curator: str | None = typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP),
+    curator: str | None = curator_option(),
 ) -> None:
     """Work the queue on an interactive screen: read, promote, shortlist, reject, snooze, undo.
 
@@ -51,7 +57,7 @@ def triage(
 
     Example: aggregator triage --status new --feed aws-ml --search "inference"
     """
-    statuses = _statuses(status)
+    statuses = parse_statuses(status)
     if digest is not None:
         check_name(digest)
     if not _has_terminal():
@@ -61,13 +67,11 @@ def triage(
         unknown = [name for name in feed if config.feed(name) is None]
         if unknown:
             raise _fail(f"no feed named {unknown[0]!r} in {app.config_path} (see `aggregator feeds list`)")
-        if section is not None and section.strip("/") not in config.section_ids():
-            known = ", ".join(config.section_ids())
-            raise _fail(f"unknown section {section!r}; the sections in feeds.yaml are: {known}")
+        section = check_section(config, section)
         query = QueueQuery(
             statuses=statuses,
             feeds=tuple(feed),
-            section=section.strip("/") if section else None,
+            section=section,
             search=search.strip() if search and search.strip() else None,
         )
         from aggregator.tui import TriageApp  # Textual loads only for this command
@@ -104,18 +108,3 @@ def _logs_held() -> Iterator[None]:
 
 def _has_terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
-
-
-def _statuses(values: list[str]) -> tuple[Status, ...]:
-    if not values:
-        return OPEN_STATUSES
-    chosen: list[Status] = []
-    for value in values:
-        name = value.strip().lower()
-        if name == "all":
-            return STATUSES
-        match = next((s for s in STATUSES if s == name), None)
-        if match is None:
-            raise typer.BadParameter(f"{value!r} is not a status: one of {', '.join(STATUSES)}, or all")
-        chosen.append(match)
-    return tuple(s for s in STATUSES if s in chosen)

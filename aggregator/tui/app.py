@@ -20,6 +20,7 @@ import webbrowser
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import ClassVar, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -33,7 +34,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from aggregator.app import App as Service
-from aggregator.cli.triage import parse_when
+from aggregator.cli.context import parse_date
 from aggregator.errors import AggregatorError, ConflictError, DigestError, TriageError
 from aggregator.store import queue as queue_store
 from aggregator.store import triage as triage_store
@@ -480,16 +481,19 @@ class QueueScreen(Screen[None]):
                 return
             clock = self.triage.service.clock
 
+            def parse(text: str) -> datetime:
+                return parse_date(text, clock(), relative="ahead", option="date")
+
             def check(text: str) -> str | None:
                 try:
-                    until = parse_when(text, clock())
+                    until = parse(text)
                 except typer.BadParameter as exc:
                     return exc.message
                 return None if until > clock() else f"{until:%Y-%m-%d %H:%M} has passed; pick a later date"
 
             def until(text: str | None) -> None:
                 if text is not None:
-                    decision = Decision("snooze", until=parse_when(text, clock()))
+                    decision = Decision("snooze", until=parse(text))
                     self._confirmed(f"Snooze {self._count(len(targets))}?", targets, decision)
 
             dialog = PromptDialog(
