@@ -72,9 +72,10 @@ def serve(conn: Connection, copies: int) -> None:
 def trafilatura_one(body: bytes) -> int:
     import trafilatura
 
+    # extract_page's settings (aggregator.extract.DEFAULT_SETTINGS), metadata included.
     text = trafilatura.extract(
-        body, include_comments=False, include_tables=True, include_formatting=True, output_format="markdown",
-        with_metadata=True,
+        body, favor_recall=True, include_comments=False, include_tables=True, include_formatting=True,
+        include_links=True, output_format="markdown", with_metadata=True,
     )  # fmt: skip
     return len(text or "")
 

@@ -140,6 +140,46 @@ def test_links_are_absolute_http_deduplicated_and_in_order() -> None:
     )  # not: "#results" (this page), mailto:, javascript:, the repeated GitHub link, nav and footer links
 
 
+def test_heading_permalinks_are_left_out_and_other_same_page_links_kept() -> None:
+    body = (
+        '<article><h1>Batching small models<a class="headerlink" href="#top">¶</a></h1>'
+        f"<p>{ARTICLE}</p>"
+        '<h2 id="why">Why batching<a hidden class="anchor" aria-hidden="true" href="#why">#</a></h2>'
+        f'<p>{ARTICLE} As the <a href="#costs">section on costs</a> shows, it pays.<a href="#fn1">1</a></p>'
+        '<h3 id="costs">Costs <a href="#costs">🔗</a></h3>'
+        f"<p>{ARTICLE}</p></article>"
+    )
+    result = extract_page(html(body), url=URL, content_type="text/html")
+
+    assert result.status == "ok"
+    lines = (result.text or "").splitlines()
+    assert "## Why batching" in lines and "### Costs" in lines
+    assert not any(line.startswith("#") and line.rstrip().endswith(("#", "¶", "🔗")) for line in lines), lines
+    text = result.text or ""
+    assert "As the section on costs shows, it pays." in text  # a same-page link with words is text
+    assert re.search(r"it pays\.\s*1", text)  # a footnote mark is a digit, not a permalink mark
+    assert result.links == ()  # same-page links are never in links
+
+
+def test_a_space_trafilatura_drops_after_a_link_comes_back() -> None:
+    # Text loose in a <div> beside a heading: trafilatura's link mode trims the space
+    # after the link ("the team blogso"); the page had one, so the text gets it back.
+    body = (
+        '<article><div class="post-body">Last year I wrote mostly for '
+        '<a href="https://work.example.org/blog">the team blog</a> so this one is overdue.<br>'
+        f"<h2>Why batching</h2><p>{ARTICLE}</p>"
+        '<p>It ships as <a href="https://github.com/example/tiny-serve">tiny-serve</a>\'s default.</p>'
+        "</div></article>"
+    )
+    result = extract_page(html(body), url=URL, content_type="text/html")
+
+    assert result.status == "ok"
+    text = " ".join((result.text or "").split())
+    assert "the team blog so this one is overdue." in text
+    assert "tiny-serve's default" in text  # no space on the page, none added
+    assert result.links == ("https://work.example.org/blog", "https://github.com/example/tiny-serve")
+
+
 # -- structure: code and tables ------------------------------------------------------
 
 
