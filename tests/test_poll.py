@@ -430,3 +430,34 @@ def test_user_agent_names_the_project_and_its_contact(env: Env) -> None:
     req: Request = env.server.requests_for("/x")[0]
     assert req.headers["user-agent"].startswith("aggregator/")
     assert "https://aggregator.invalid/contact" in req.headers["user-agent"]
+
+
+class _Loud:
+    """A result whose repr() counts itself: the event loop's plumbing must never format it."""
+
+    reprs = 0
+
+    def __repr__(self) -> str:
+        _Loud.reprs += 1
+        return "_Loud()"
+
+
+def test_run_async_hands_back_the_result_without_formatting_it() -> None:
+    async def work() -> _Loud:
+        return _Loud()
+
+    _Loud.reprs = 0
+    result = poll_module.run_async(work())
+
+    assert isinstance(result, _Loud)
+    # The Runner's SIGINT restore formats repr(main task), result included: a whole
+    # extraction report's text. The result must not be that task's.
+    assert _Loud.reprs == 0
+
+
+def test_run_async_raises_the_coroutines_error() -> None:
+    async def fail() -> None:
+        raise LookupError("no such feed")
+
+    with pytest.raises(LookupError, match="no such feed"):
+        poll_module.run_async(fail())
