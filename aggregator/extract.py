@@ -497,7 +497,7 @@ def extract_page(
         return PageText.flagged("error", "the page's bytes are not text in any encoding we could find")
 
     base = _base_url(tree, url)
-    spaced = _prepare_anchors(tree, base)
+    _prepare_anchors(tree, base)
     _fold_whitespace(tree)
     try:
         document = trafilatura.bare_extraction(
@@ -519,7 +519,7 @@ def extract_page(
     if not isinstance(document, Document):
         return PageText.flagged("too_short", "no main text found on the page")
     links = _body_links(document.body, url)
-    _respace_links(document.body, spaced)
+    _respace_links(document.body, tree)
     text = _render(document.body, settings.markdown)
     if settings.include_comments and document.commentsbody is not None and len(document.commentsbody):
         text = f"{text}\n\n{_render(document.commentsbody, settings.markdown)}".strip()
@@ -585,7 +585,7 @@ def _base_url(tree: HtmlElement, url: str) -> str:
     return url
 
 
-def _prepare_anchors(tree: HtmlElement, base: str) -> set[tuple[str, str]]:
+def _prepare_anchors(tree: HtmlElement, base: str) -> None:
     """Drop heading permalinks; resolve every other ``<a href>`` against the base.
 
     A permalink is a same-page link whose text is a mark ("#", "¶", "§", "🔗"),
@@ -593,41 +593,35 @@ def _prepare_anchors(tree: HtmlElement, base: str) -> set[tuple[str, str]]:
     heading ("## Self-Reflection#"). The links are resolved because trafilatura
     resolves relative links against the site's root, not the page, so "#section"
     and "../post" would point elsewhere.
-
-    Returns the (href, text without whitespace) of the links followed by a space,
-    for :func:`_respace_links`.
     """
-    spaced: set[tuple[str, str]] = set()
     for anchor in list(tree.iter("a")):
         href = (anchor.get("href") or "").strip()
         if href.startswith("#") and _PERMALINK_MARK.fullmatch(anchor.text_content().strip()):
             anchor.drop_tree()  # keeps the text after it
-            continue
-        if href and not href.startswith(("https://", "http://")):
-            href = resolve_url(base, href)
-            anchor.set("href", href)
-        tail = anchor.tail
-        if tail and tail[0] in _HTML_WHITESPACE:
-            spaced.add((href, "".join(anchor.text_content().split())))
-    return spaced
+        elif href and not href.startswith(("https://", "http://")):
+            anchor.set("href", resolve_url(base, href))
 
 
-def _respace_links(body: etree._Element, spaced: set[tuple[str, str]]) -> None:
+def _respace_links(body: etree._Element, tree: HtmlElement) -> None:
     """Give back the space after a link that trafilatura dropped.
 
     On some pages (text loose in a ``<div>`` beside headings) trafilatura's link
     mode moves a link into a paragraph of its own and trims the space after it,
-    gluing words ("the blog at workso I figured"). Only a link that had a space
-    after it on the page gets one back.
+    gluing words ("the blog at workso I figured"). A link in ``body`` followed
+    straight by a letter gets a space back when the same link on the page
+    (``tree``, which trafilatura leaves as it was) had one after it.
     """
-    if not spaced:
+    glued = [ref for ref in body.iter("ref") if ref.tail and ref.tail[0].isalnum()]
+    if not glued:
         return
-    for ref in body.iter("ref"):
-        tail = ref.tail
-        if tail and tail[0] not in _HTML_WHITESPACE:
-            key = ((ref.get("target") or "").strip(), "".join("".join(ref.itertext()).split()))
-            if key in spaced:
-                ref.tail = f" {tail}"
+    spaced = {
+        ((anchor.get("href") or "").strip(), "".join(anchor.text_content().split()))
+        for anchor in tree.iter("a")
+        if anchor.tail and anchor.tail[0] in _HTML_WHITESPACE
+    }
+    for ref in glued:
+        if ((ref.get("target") or "").strip(), "".join("".join(ref.itertext()).split())) in spaced:
+            ref.tail = f" {ref.tail}"
 
 
 #: What a permalink shows: one to three marks, no letter or digit ("#", "¶", "§", "🔗", "⚓︎").
