@@ -83,8 +83,7 @@ def detect_language(text: str, *, declared: str | None = None) -> str | None:
     None when the text has no letters and nothing (valid) is declared.
     """
     declared = primary_language(declared)
-    sample = text[:SAMPLE_CHARS]
-    counts = {script: sum(map(len, pattern.findall(sample))) for script, pattern in _SCRIPTS.items()}
+    counts = _script_counts(text[:SAMPLE_CHARS])
     hangul, kana, han, latin = counts["hangul"], counts["kana"], counts["han"], counts["latin"]
     cjk = hangul + kana + han
     if cjk and cjk >= CJK_SHARE * latin:
@@ -102,6 +101,26 @@ def detect_language(text: str, *, declared: str | None = None) -> str | None:
     if latin:
         return declared if declared and declared not in _NON_LATIN else "en"
     return declared
+
+
+def _script_counts(sample: str) -> dict[str, int]:
+    """Characters of each script in ``sample``.
+
+    Every script but Latin's ASCII letters lies outside ASCII, so the scripts are
+    counted on the non-ASCII characters alone: for English text, a few curly
+    quotes instead of the whole sample, ten times over.
+    """
+    ascii_letters = sum(map(len, _ASCII_LETTERS.findall(sample)))
+    rest = "".join(_NON_ASCII.findall(sample))
+    counts = {
+        script: sum(map(len, pattern.findall(rest))) if rest else 0 for script, pattern in _SCRIPTS.items()
+    }
+    counts["latin"] += ascii_letters
+    return counts
+
+
+_ASCII_LETTERS = re.compile("[A-Za-z]+")
+_NON_ASCII = re.compile("[^\x00-\x7f]+")
 
 
 # -- word counts ----------------------------------------------------------------

@@ -622,6 +622,39 @@ def test_detect_language(text: str, declared: str | None, expected: str | None) 
     assert detect_language(text, declared=declared) == expected
 
 
+def test_detect_language_counts_latin_letters_beside_other_scripts() -> None:
+    # Scripts are counted on the non-ASCII characters alone; accented Latin letters
+    # still count as Latin, beside the ASCII ones.
+    assert detect_language("Ça déménage: café, naïveté, Ærø" * 3, declared="fr") == "fr"
+    assert detect_language("Ελληνικά and a few English words", declared=None) == "en"
+    assert detect_language("Ελληνικά κείμενα με λίγα English", declared=None) == "el"
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<html><head><title>T</title><style>p{}</style></head>"
+        "<body><script>var a</script>after <b>b</b></body></html>",
+        "<html><head><title>T</title></head><body><noscript><p>enable JavaScript</p></noscript>"
+        "<template><p>hidden</p></template><p>shown</p></body></html>",
+        "<html><body><p>a</p></body><p>after the body</p></html>",
+        "<html><!-- a comment -->loose text<body><p>x</p></body></html>",
+        "<p>a fragment</p><script>x()</script>",
+    ],
+)
+def test_visible_text_on_the_quick_path_is_the_full_searchs(markup: str) -> None:
+    tree = trafilatura.load_html(markup)
+    assert tree is not None
+    assert extract._visible_texts(tree) == list(extract._VISIBLE_TEXT(tree))
+
+
+def test_visible_text_on_the_quick_path_on_every_fixture_page() -> None:
+    for path in sorted(PAGES.glob("*.html")):
+        tree = trafilatura.load_html(extract.decode_html(path.read_bytes(), "text/html")[0])
+        assert tree is not None, path.name
+        assert extract._visible_texts(tree) == list(extract._VISIBLE_TEXT(tree)), path.name
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [
