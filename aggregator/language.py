@@ -120,7 +120,7 @@ def _script_counts(sample: str) -> dict[str, int]:
 
 
 _ASCII_LETTERS = re.compile("[A-Za-z]+")
-_NON_ASCII = re.compile("[^\x00-\x7f]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 # -- word counts ----------------------------------------------------------------
