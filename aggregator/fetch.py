@@ -324,10 +324,9 @@ class Fetcher:
         started: list[float],
         untrusted: bool,
     ) -> _Hop:
-        if untrusted:
-            check_url_syntax(url)
         try:
-            target = httpx.URL(url)
+            # An untrusted URL is parsed once, by the guard's check, and passed on.
+            target = check_url_syntax(url) if untrusted else httpx.URL(url)
         except httpx.InvalidURL as exc:
             raise FetchError(url, f"not a valid URL ({exc})") from None
         if target.scheme not in ("http", "https") or not target.host:
@@ -347,7 +346,7 @@ class Fetcher:
                 raise self._wrap(url, exc) from exc
 
     async def _send_pinned(self, target: httpx.URL, port: int, headers: dict[str, str], url: str) -> _Hop:
-        addresses = await resolve_and_check(url, self._settings.allow_private_networks)
+        addresses = await resolve_and_check(url, self._settings.allow_private_networks, parsed=target)
         pinned_headers = {**headers, "Host": target.netloc.decode("ascii")}
         extensions = {"sni_hostname": target.raw_host.decode("ascii")} if target.scheme == "https" else {}
         for attempt, address in enumerate(addresses, start=1):

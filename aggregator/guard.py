@@ -31,8 +31,8 @@ _NAT64 = IPv6Network("64:ff9b::/96")  # RFC 6052 well-known prefix: the last 32 
 _HINT = "article links never reach private networks unless allow_private_networks lists the network"
 
 
-def check_url_syntax(url: str) -> None:
-    """Refuse anything but an http(s) URL with a host and without credentials."""
+def check_url_syntax(url: str) -> httpx.URL:
+    """Refuse anything but an http(s) URL with a host and without credentials; the URL, parsed."""
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -45,6 +45,7 @@ def check_url_syntax(url: str) -> None:
         raise BlockedURLError(url, "the URL has no host")
     if parsed.userinfo:
         raise BlockedURLError(url, "the URL carries credentials (user:password@); it is never fetched")
+    return parsed
 
 
 def check_address(ip: IPAddress, allow: Sequence[IPNetwork]) -> None:
@@ -70,14 +71,17 @@ def refusal(ip: IPAddress, allow: Sequence[IPNetwork]) -> str | None:
     return None
 
 
-async def resolve_and_check(url: str, allow: Sequence[IPNetwork]) -> list[IPAddress]:
+async def resolve_and_check(
+    url: str, allow: Sequence[IPNetwork], *, parsed: httpx.URL | None = None
+) -> list[IPAddress]:
     """Check the URL, resolve its host and check every address; return them in resolver order.
 
     A literal IP address is checked without DNS. Raises BlockedURLError when the URL or any
-    address is refused, FetchError when the name does not resolve.
+    address is refused, FetchError when the name does not resolve. ``parsed`` is what
+    :func:`check_url_syntax` returned for ``url``, when the caller has checked it already.
     """
-    check_url_syntax(url)
-    parsed = httpx.URL(url)
+    if parsed is None:
+        parsed = check_url_syntax(url)
     host = parsed.host
     try:
         literal = ip_address(host)

@@ -165,3 +165,13 @@ def test_resolve_and_check_blocks_when_any_address_is_private() -> None:
         BlockedURLError, match=r"mixed\.example resolves to 10\.0\.0\.5, which is a private address"
     ):
         asyncio.run(check())
+
+
+def test_check_url_syntax_returns_the_parsed_url_the_fetcher_passes_on() -> None:
+    parsed = check_url_syntax("https://Blog.Example.com:8443/p?q=1")
+    assert (parsed.scheme, parsed.host, parsed.port, parsed.path) == ("https", "blog.example.com", 8443, "/p")
+    allow = [ip_network("127.0.0.0/8")]
+    checked = check_url_syntax("http://127.0.0.1:9/")
+    assert asyncio.run(resolve_and_check("http://127.0.0.1:9/", allow, parsed=checked)) == [
+        ip_address("127.0.0.1")
+    ]
