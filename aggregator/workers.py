@@ -1,8 +1,10 @@
 """A pool of worker processes with a hard time limit per job and a memory limit per worker.
 
-    submit(fn, *args) ─> job queue ─> one driver thread per worker process ─pipe─> worker
+    submit(fn, *args) ─> job queue ─> one driver thread per worker process ─pipe─> worker (runs one job,
+                                       │                                              holds the next)
                                        │ answer within the limit: the result or the exception
-                                       └ no answer in time / worker died: kill, restart, JobTimeout/JobCrashed
+                                       └ no answer in time / worker died: kill, restart, JobTimeout/JobCrashed;
+                                         the job it held goes to the replacement
 
 ``concurrent.futures.ProcessPoolExecutor`` cannot stop a running task, so one
 pathological input (megabytes of nested markup) would hold a worker forever
@@ -34,8 +36,10 @@ import subprocess
 import sys
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -53,6 +57,10 @@ class JobCrashed(Exception):
 
 
 _STOP = None
+
+#: Jobs a worker holds at once: the one it runs and the next, so it starts the
+#: next the moment it answers instead of waiting for the parent to send one.
+_JOBS_PER_WORKER = 2
 
 _Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "Future[Any]"]
 
@@ -72,19 +80,17 @@ def _worker_main(conn: Connection, memory_limit: int | None, preload: Sequence[s
         import resource
 
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    threading.Thread(target=_read_jobs, args=(conn, _inbox), name="job-reader", daemon=True).start()
     for module in preload:  # while the parent fetches the first inputs
         with contextlib.suppress(Exception):  # a job that needs it will say why it fails
             importlib.import_module(module)
     while True:
-        try:
-            job = conn.recv()
-        except (EOFError, OSError):  # the parent is gone
-            break
-        except Exception as exc:  # the job was read but cannot be unpickled here
-            conn.send((False, RuntimeError(f"the job could not be loaded in the worker: {exc!r}")))
-            continue
+        job = _inbox.get()
         if job is _STOP:
             break
+        if isinstance(job, _Unloadable):
+            conn.send((False, RuntimeError(f"the job could not be loaded in the worker: {job.error!r}")))
+            continue
         fn, args, kwargs = job
         try:
             result: tuple[bool, Any] = (True, fn(*args, **kwargs))
@@ -101,6 +107,64 @@ def _worker_main(conn: Connection, memory_limit: int | None, preload: Sequence[s
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Unloadable:
+    """A job that was read from the pipe but cannot be unpickled in the worker."""
+
+    error: Exception
+
+
+class _Inbox:
+    """The jobs a worker has read from its pipe and not yet started, oldest first."""
+
+    def __init__(self) -> None:
+        self._jobs: deque[Any] = deque()
+        self._changed = threading.Condition()
+
+    def put(self, job: Any) -> None:
+        with self._changed:
+            self._jobs.append(job)
+            self._changed.notify()
+
+    def get(self) -> Any:
+        with self._changed:
+            self._changed.wait_for(lambda: self._jobs)
+            return self._jobs.popleft()
+
+    def waiting(self, timeout: float) -> int:
+        """How many jobs wait to start, after waiting up to ``timeout`` seconds for there to be one."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._jobs, timeout)
+            return len(self._jobs)
+
+
+#: A worker process's jobs on their way from the pipe to its main thread.
+_inbox = _Inbox()
+
+
+def _read_jobs(conn: Connection, inbox: _Inbox) -> None:
+    """Read jobs as soon as they arrive, so the parent never waits to hand one over.
+
+    Runs on its own thread in the worker: the parent sends the next job while
+    the current one runs, and a job larger than the pipe's buffer would block
+    the parent until the worker read it (and a large result, the worker until
+    the parent read that: a deadlock). Reading here, the next job is waiting
+    the moment the current one ends.
+    """
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            inbox.put(_STOP)
+            return
+        except Exception as exc:  # the job was read but cannot be unpickled here
+            inbox.put(_Unloadable(exc))
+            continue
+        inbox.put(job)
+        if job is _STOP:
+            return
 
 
 class _Worker:
@@ -128,11 +192,14 @@ class _Worker:
     def is_alive(self) -> bool:
         return self.process.poll() is None
 
-    def run(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float
-    ) -> Any:
-        try:
+    def send(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Hand a job over; a worker that has died shows up when its answer is awaited."""
+        with contextlib.suppress(OSError, EOFError):
             self.conn.send((fn, args, kwargs))
+
+    def answer(self, timeout: float) -> Any:
+        """The outcome of the oldest job sent, within ``timeout`` seconds, or JobTimeout/JobCrashed."""
+        try:
             ready = self.conn.poll(timeout)
         except (OSError, EOFError):
             ready = False
@@ -235,17 +302,55 @@ class WorkerPool:
                 thread.start()
 
     def _drive(self, worker: _Worker) -> None:
+        """Keep ``worker`` busy: it runs one job and holds the next, so it never waits for this thread.
+
+        The time limit of a job counts from the answer to the one before it
+        (when the worker starts it). If the worker is stopped or dies, the job
+        it ran fails; the job it held goes to its replacement.
+        """
+        sent: deque[_Job] = deque()
+        closing = False
         while True:
-            item = self._jobs.get()
-            if item is None:
-                return
-            fn, args, kwargs, future = item
-            if not future.set_running_or_notify_cancel():
+            while not closing and len(sent) < _JOBS_PER_WORKER:
+                try:
+                    item = self._jobs.get(block=not sent)
+                except queue.Empty:
+                    break
+                if item is None:
+                    closing = True
+                    break
+                if self._hand_over(worker, item):
+                    sent.append(item)
+            if not sent:
+                if closing:
+                    return
                 continue
+            future = sent[0][3]
             try:
-                future.set_result(worker.run(fn, args, kwargs, self.timeout))
+                future.set_result(worker.answer(self.timeout))
+            except (JobTimeout, JobCrashed) as exc:
+                future.set_exception(exc)
+                sent.popleft()
+                for job in list(sent):  # the stopped worker held these; its replacement gets them
+                    if not self._hand_over(worker, job):
+                        sent.remove(job)
+                continue
             except BaseException as exc:
                 future.set_exception(exc)
+            sent.popleft()
+
+    @staticmethod
+    def _hand_over(worker: _Worker, job: _Job) -> bool:
+        """Send a job to the worker; False if it cannot go (cancelled, or its arguments cannot be pickled)."""
+        fn, args, kwargs, future = job
+        if not future.running() and not future.set_running_or_notify_cancel():
+            return False
+        try:
+            worker.send(fn, args, kwargs)
+        except Exception as exc:  # pickling the job failed: nothing was written to the pipe
+            future.set_exception(exc)
+            return False
+        return True
 
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         if self._closed:

@@ -6,7 +6,9 @@ import asyncio
 import os
 import sys
 import threading
+import time
 import types
+from collections.abc import Callable
 
 import pytest
 
@@ -36,6 +38,25 @@ def allocate(megabytes: int) -> int:
     return len(block)
 
 
+def jobs_waiting_behind_this_one() -> int:
+    return workers._inbox.waiting(timeout=30)
+
+
+def die_once_the_next_job_waits() -> None:
+    workers._inbox.waiting(timeout=30)
+    os._exit(3)
+
+
+def spin_once_the_next_job_waits() -> None:
+    workers._inbox.waiting(timeout=30)
+    spin_forever()
+
+
+def take(seconds: float) -> float:
+    time.sleep(seconds)  # a job that takes this long (the worker's time is what is measured)
+    return seconds
+
+
 def main_module_file() -> str | None:
     return getattr(sys.modules["__main__"], "__file__", None)
 
@@ -56,6 +77,39 @@ def test_a_job_past_its_limit_is_stopped_and_the_worker_replaced() -> None:
         with pytest.raises(JobTimeout, match=r"0\.5 s"):
             pool.submit(spin_forever).result()
         assert pool.submit(square, 7).result() == 49
+
+
+def test_the_next_job_is_at_the_worker_while_one_runs() -> None:
+    # The worker starts its next job the moment it answers, without a round trip to the parent.
+    with WorkerPool(1, timeout=60) as pool:
+        running = pool.submit(jobs_waiting_behind_this_one)
+        following = pool.submit(square, 6)
+        assert running.result() == 1
+        assert following.result() == 36
+
+
+@pytest.mark.parametrize(
+    ("job", "failure"),
+    [(die_once_the_next_job_waits, JobCrashed), (spin_once_the_next_job_waits, JobTimeout)],
+)
+def test_the_job_a_stopped_worker_held_runs_on_its_replacement(
+    job: Callable[[], None], failure: type[Exception]
+) -> None:
+    with WorkerPool(1, timeout=2) as pool:
+        failing = pool.submit(job)
+        held = pool.submit(square, 5)
+        with pytest.raises(failure):
+            failing.result()
+        assert held.result() == 25
+        assert pool._workers[0].is_alive()
+
+
+def test_a_held_jobs_time_limit_starts_when_the_one_before_it_ends() -> None:
+    # Each takes 1 s against a limit of 1.5 s: both run in time although the
+    # second was handed over (and was waiting) for the whole of the first.
+    with WorkerPool(1, timeout=1.5) as pool:
+        first, second = pool.submit(take, 1.0), pool.submit(take, 1.0)
+        assert (first.result(), second.result()) == (1.0, 1.0)
 
 
 def test_a_crash_costs_only_its_own_job() -> None:
