@@ -37,6 +37,7 @@ from lxml.html import HtmlElement  # type: ignore[import-untyped,unused-ignore]
 from trafilatura.settings import Document
 from trafilatura.xml import xmltotxt
 
+from aggregator.htmltree import parse_html
 from aggregator.language import detect_language, primary_language, word_count
 from aggregator.types import ExtractStatus
 from aggregator.urls import is_http_url, resolve_url
@@ -467,7 +468,7 @@ def _inspect(body: bytes, content_type: str | None) -> _Page | PageText:
     if not html.strip():
         return PageText.flagged("too_short", "the page is empty")
     try:
-        tree = trafilatura.load_html(html)
+        tree = parse_html(html)
     except _PARSER_ERRORS as exc:
         return PageText.flagged("error", f"the page could not be parsed as HTML: {type(exc).__name__}: {exc}")
     if tree is None:
@@ -850,7 +851,7 @@ def _fragment(fragment: str, content_type: str | None, *, url: str, language: st
 def _fragment_html(fragment: str, url: str) -> tuple[str, tuple[str, ...]]:
     """Text and links of feed HTML: trafilatura's rendering when it keeps the text, else lxml's."""
     try:
-        tree = trafilatura.load_html(f"<html><body><article>{fragment}</article></body></html>")
+        tree = parse_html(f"<html><body><article>{fragment}</article></body></html>")
     except _PARSER_ERRORS:
         tree = None
     if tree is None:
