@@ -251,6 +251,7 @@ async def extract_pending(
                     await _wait_any(more, done)
                     continue
                 last_id = jobs[-1].candidate_id
+                pool.start()  # the workers boot while the first pages are fetched
                 for job in jobs:
                     await slots.acquire()
                     task = asyncio.create_task(one(job, now))

@@ -1,10 +1,9 @@
 """A pool of worker processes with a hard time limit per job and a memory limit per worker.
 
-    submit(fn, *args) ─> job queue ─> one driver thread per worker process ─pipe─> worker (runs one job,
-                                       │                                              holds the next)
+    submit(fn, *args) ─> job queue ─> one driver thread per worker ─pipe─> worker (runs a job, holds the next)
                                        │ answer within the limit: the result or the exception
-                                       └ no answer in time / worker died: kill, restart, JobTimeout/JobCrashed;
-                                         the job it held goes to the replacement
+                                       └ no answer in time / worker died: kill, restart,
+                                         JobTimeout/JobCrashed; the job it held goes to the replacement
 
 ``concurrent.futures.ProcessPoolExecutor`` cannot stop a running task, so one
 pathological input (megabytes of nested markup) would hold a worker forever
@@ -268,9 +267,10 @@ def _kill_leftover_workers() -> None:
 class WorkerPool:
     """``workers`` processes; every job runs in one of them within ``timeout`` seconds.
 
-    The processes start with the first job, so a pool that gets no work costs nothing.
-    Each imports the ``preload`` modules as it starts, while the first jobs are still
-    being prepared, rather than when its first job arrives.
+    The processes start with the first job (or :meth:`start`, once work is known to
+    be coming), so a pool that gets no work costs nothing. Each imports the
+    ``preload`` modules as it starts, while the first jobs are still being
+    prepared, rather than when its first job arrives.
     """
 
     def __init__(
@@ -288,7 +288,8 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the worker processes now (the first job starts them otherwise); idempotent."""
         with self._lock:
             if self._workers:
                 return
@@ -355,7 +356,7 @@ class WorkerPool:
     def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         if self._closed:
             raise RuntimeError("the worker pool is closed")
-        self._start()
+        self.start()
         future: Future[T] = Future()
         self._jobs.put((fn, args, kwargs, future))
         return future

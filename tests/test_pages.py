@@ -291,6 +291,13 @@ def test_a_page_over_the_cap_and_a_page_that_takes_too_long(server: FixtureServe
     assert got["huge"].next_attempt_at is None  # a page that is too slow stays too slow
 
 
+def test_extraction_with_nothing_pending_starts_no_worker(server: FixtureServer, make) -> None:  # type: ignore[no-untyped-def]
+    app = make(server, [])
+    with WorkerPool(1, timeout=30) as pool:
+        report = run_async(extract_pending(app, pool=pool))
+        assert report.articles == () and pool._workers == []
+
+
 def test_extract_and_show_commands(
     server: FixtureServer,
     make,

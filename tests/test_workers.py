@@ -186,3 +186,13 @@ def test_a_pool_without_work_starts_no_process() -> None:
     pool = WorkerPool(2, timeout=30)
     assert pool._workers == []
     pool.close()
+
+
+def test_start_boots_the_workers_before_the_first_job() -> None:
+    with WorkerPool(2, timeout=30) as pool:
+        pool.start()
+        started = list(pool._workers)
+        pool.start()  # again: the same processes
+        assert len(started) == 2 and pool._workers == started
+        assert all(worker.is_alive() for worker in started)
+        assert pool.submit(square, 4).result() == 16
