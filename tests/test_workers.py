@@ -52,6 +52,10 @@ def spin_once_the_next_job_waits() -> None:
     spin_forever()
 
 
+def echo(data: bytes) -> bytes:
+    return data
+
+
 def take(seconds: float) -> float:
     time.sleep(seconds)  # a job that takes this long (the worker's time is what is measured)
     return seconds
@@ -110,6 +114,21 @@ def test_a_held_jobs_time_limit_starts_when_the_one_before_it_ends() -> None:
     with WorkerPool(1, timeout=1.5) as pool:
         first, second = pool.submit(take, 1.0), pool.submit(take, 1.0)
         assert (first.result(), second.result()) == (1.0, 1.0)
+
+
+def test_large_jobs_and_results_pass_each_other_in_the_pipe() -> None:
+    # The next job is sent while the current one's result comes back, both larger than
+    # the pipe's buffer: that deadlocks unless the worker takes jobs off the pipe as they come.
+    data = [bytes([i]) * (4 * 1024 * 1024) for i in range(3)]
+    pool = WorkerPool(1, timeout=60)
+    futures = [pool.submit(echo, d) for d in data]
+    try:
+        assert [f.result(timeout=60) for f in futures] == data
+    finally:
+        if not all(f.done() for f in futures):
+            for worker in pool._workers:
+                worker.retire()  # unblocks a deadlocked driver, so close() can end
+        pool.close()
 
 
 def test_a_crash_costs_only_its_own_job() -> None:
