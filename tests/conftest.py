@@ -1,4 +1,4 @@
-"""Shared fixtures: a real database per test (SQLite, and PostgreSQL where configured)."""
+"""Shared fixtures: a real database per test (SQLite, and PostgreSQL where configured), a real HTTP server."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.fixture_server import FixtureServer, serve
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 POSTGRES_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
@@ -45,3 +47,10 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is missing")
     return CORPUS
+
+
+@pytest.fixture
+def server() -> Iterator[FixtureServer]:
+    """An HTTP server on 127.0.0.1 (port 0) for the test, stopped after it."""
+    with serve() as running:
+        yield running

@@ -15,15 +15,9 @@ from typer.testing import CliRunner, Result
 from aggregator.cli import app
 from aggregator.store import db
 from tests import feedgen
-from tests.fixture_server import FixtureServer, Response, serve
+from tests.fixture_server import FixtureServer, Response
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serve() as s:
-        yield s
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from aggregator.poll import run_poll
 from aggregator.store import digests as store
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from tests import feedgen
-from tests.fixture_server import FixtureServer, serve
+from tests.fixture_server import FixtureServer
 
 runner = CliRunner()
 T0 = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
@@ -39,12 +39,6 @@ ROOT = cli.app
 
 def invoke(*args: str) -> Result:
     return runner.invoke(ROOT, list(args), catch_exceptions=False)
-
-
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serve() as s:
-        yield s
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from aggregator.store import triage as triage_store
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from aggregator.store.triage import Decision
 from aggregator.types import QueueQuery
-from tests.fixture_server import FixtureServer, serve
+from tests.fixture_server import FixtureServer
 from tests.stock import Clock, Stock, stock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -488,12 +488,6 @@ def test_a_published_issue_is_frozen_to_imports(project_app: App) -> None:
 
 
 # -- matching the candidates the polls stored --------------------------------------------------
-
-
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serve() as s:
-        yield s
 
 
 @pytest.fixture

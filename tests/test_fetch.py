@@ -41,12 +41,6 @@ T = TypeVar("T")
 
 
 @pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serve() as running:
-        yield running
-
-
-@pytest.fixture
 def gate() -> Iterator[threading.Event]:
     """An event that holds answers; always opened at the end so nothing stays blocked."""
     event = threading.Event()

@@ -15,12 +15,6 @@ from tests.fixture_server import FixtureServer, Request, Response, serve
 
 
 @pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serve() as running:
-        yield running
-
-
-@pytest.fixture
 def client() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=5) as c:
         yield c

@@ -24,7 +24,7 @@ from aggregator.store.tables import candidates
 from aggregator.types import Article
 from aggregator.workers import WorkerPool
 from tests import feedgen
-from tests.fixture_server import FixtureServer, Response, serve
+from tests.fixture_server import FixtureServer, Response
 from tests.stock import Clock
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -34,12 +34,6 @@ FEED_CONTENT = "<p>" + " ".join(["The feed's own full text of this post, kept as
 
 def entry(key: str, link: str) -> feedgen.Entry:
     return feedgen.Entry(key, f"Post {key}", link, T0 - timedelta(days=1), "A short summary.", FEED_CONTENT)
-
-
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serve() as s:
-        yield s
 
 
 @pytest.fixture

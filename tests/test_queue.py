@@ -36,7 +36,7 @@ from aggregator.store.tables import candidates, feeds
 from aggregator.types import OPEN_STATUSES, STATUSES, Article, QueueItem, QueueQuery
 from alembic import command
 from tests import feedgen
-from tests.fixture_server import FixtureServer, serve
+from tests.fixture_server import FixtureServer
 from tests.stock import Clock
 
 T0 = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
@@ -144,12 +144,6 @@ def build(server: FixtureServer, tmp_path: Path, database_url: str) -> Queue:
         ids = {r.title: r.id for r in s.execute(sa.select(candidates.c.id, candidates.c.title))}
     assert len(ids) == sum(len(posts) for _, _, posts in FEEDS.values())
     return Queue(app, clock, server, path, ids)
-
-
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serve() as s:
-        yield s
 
 
 @pytest.fixture

@@ -14,17 +14,11 @@ from aggregator.errors import ConflictError, DigestError, TriageError
 from aggregator.store import triage as store
 from aggregator.store.tables import candidates, decisions, digest_items, digests
 from aggregator.store.triage import Decision
-from tests.fixture_server import FixtureServer, serve
+from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock
 
 SECTIONS = ["research/nlp", "business/mlops", "aws/mlops"]
 TITLES = ["Serving many models", "Tokenizers explained", "A feature store", "GPU scheduling"]
-
-
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serve() as s:
-        yield s
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ from aggregator.tui.dialogs import (
 )
 from aggregator.tui.rows import QueueRows, fit, row_cells, section_label
 from aggregator.types import Article, QueueItem, QueueQuery
-from tests.fixture_server import FixtureServer, serve
+from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock
 
 LONG = "An extremely long title about serving large language models " * 3
@@ -50,12 +50,6 @@ FEEDS = {
     "gamma": ["이루다 대화 모델 학습기"],
 }
 Scenario = Callable[[Any, TriageApp], Awaitable[None]]
-
-
-@pytest.fixture
-def server() -> Iterator[FixtureServer]:
-    with serve() as s:
-        yield s
 
 
 @pytest.fixture
