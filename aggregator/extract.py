@@ -3,7 +3,7 @@
     body + Content-Type ─> not HTML? ─> not_html
         ─> decode (BOM > HTTP charset > <meta> charset > detection) ─> parse (lxml)
         ─> bot wall or paywall stub? (cheap checks on the title and small pages) ─> challenge, paywall
-        ─> trafilatura: main text as Markdown, metadata ─> links, lead image, language
+        ─> trafilatura: main text as Markdown ─> metadata (pagemeta), links, lead image, language
         ─> teaser behind a paywall? too short? ─> paywall, too_short, else ok
 
     feed content (HTML or text), else the summary ─> the same text path ─> text_from_feed
@@ -39,6 +39,7 @@ from trafilatura.xml import xmltotxt
 
 from aggregator.htmltree import parse_html
 from aggregator.language import detect_language, primary_language, word_count
+from aggregator.pagemeta import page_metadata
 from aggregator.types import ExtractStatus
 from aggregator.urls import is_http_url, resolve_url
 
@@ -531,9 +532,13 @@ def extract_page(
     _prepare_anchors(tree, base)
     _fold_whitespace(tree)
     try:
+        # No url, and no metadata: the links are already absolute (_prepare_anchors), so
+        # trafilatura's resolving them again costs time and changes nothing, and
+        # page_metadata (below; trafilatura leaves ``tree`` as it was) leaves out the
+        # categories, tags and licence we do not keep.
         document = trafilatura.bare_extraction(
             tree,
-            url=url,
+            url=None,
             favor_precision=settings.focus == "precision",
             favor_recall=settings.focus == "recall",
             include_comments=settings.include_comments,
@@ -542,9 +547,10 @@ def extract_page(
             include_images=False,
             include_formatting=settings.markdown,
             include_links=True,
-            with_metadata=True,
-            date_extraction_params=_date_params(now),
+            with_metadata=False,
         )
+        if isinstance(document, Document):
+            metadata = page_metadata(tree, url, _date_params(now))
     except _PARSER_ERRORS as exc:
         return PageText.flagged("error", f"trafilatura failed on the page: {type(exc).__name__}: {exc}")
     if not isinstance(document, Document):
@@ -555,17 +561,17 @@ def extract_page(
     if settings.include_comments and document.commentsbody is not None and len(document.commentsbody):
         text = f"{text}\n\n{_render(document.commentsbody, settings.markdown)}".strip()
     words = word_count(text)
-    declared = _declared_language(tree) or primary_language(document.language) or language
+    declared = _declared_language(tree) or language
     result = PageText(
         status="ok",
         reason=None,
         text=text,
-        title=_clean(document.title) or _clean(page.title),
-        author=_clean(document.author),
-        published=_published(document.date),
-        site_name=_clean(document.sitename),
+        title=_clean(metadata.title) or _clean(page.title),
+        author=_clean(metadata.author),
+        published=_published(metadata.date),
+        site_name=_clean(metadata.sitename),
         language=detect_language(text or page.title, declared=declared),
-        lead_image=_lead_image(tree, base) or _http_url(document.image, base),
+        lead_image=_lead_image(tree, base) or _http_url(metadata.image, base),
         links=links,
         word_count=words,
     )

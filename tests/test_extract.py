@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import trafilatura
+from trafilatura.utils import safe_base_url, safe_relative_url
 
 from aggregator import extract, language
 from aggregator.extract import (
@@ -31,6 +32,7 @@ from aggregator.extract import (
     text_from_feed,
     word_count,
 )
+from aggregator.urls import is_http_url
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 URL = "https://blog.example.com/2024/03/many-models/"
@@ -138,6 +140,36 @@ def test_links_are_absolute_http_deduplicated_and_in_order() -> None:
         "https://blog.example.com/docs/batching",
         "https://blog.example.com/2024/03/2023/12/profiling-notes/",
     )  # not: "#results" (this page), mailto:, javascript:, the repeated GitHub link, nav and footer links
+
+
+def prepared_links(body: bytes, url: str) -> list[str]:
+    """The hrefs of a page as extract_page hands it to trafilatura (which is told no URL)."""
+    tree = extract.parse_html(decode_html(body, "text/html")[0])
+    extract._prepare_anchors(tree, extract._base_url(tree, url))
+    return [href for anchor in tree.iter("a") if (href := anchor.get("href"))]
+
+
+def assert_trafilatura_would_keep(hrefs: list[str], url: str) -> None:
+    """Given the page's URL, trafilatura would resolve no http(s) link differently (so it is not given it)."""
+    base = safe_base_url(url)
+    for href in hrefs:
+        resolved = safe_relative_url(base, href) or href  # trafilatura's convert_link
+        if is_http_url(href) or is_http_url(resolved):
+            assert resolved == href
+
+
+def test_prepared_links_are_what_trafilatura_would_resolve_them_to() -> None:
+    hrefs = [
+        "#top", "notes", "./notes?x=1", "../2023/12/profiling-notes/", "/docs/batching",
+        "//cdn.example.com/a", "https://github.com/example/tiny-serve", "HTTP://Example.com/Upper",
+        "mailto:me@example.com", "javascript:void(0)", " /spaced ", "?page=2", "https://other.example.org/a/../b",
+    ]  # fmt: skip
+    body = html("".join(f'<a href="{href}">link {i}</a> ' for i, href in enumerate(hrefs)))
+    prepared = prepared_links(body, URL)
+    assert len(prepared) == len(hrefs)
+    assert_trafilatura_would_keep(prepared, URL)
+    for path in sorted(PAGES.glob("*.html")):
+        assert_trafilatura_would_keep(prepared_links(path.read_bytes(), URL), URL)
 
 
 def test_heading_permalinks_are_left_out_and_other_same_page_links_kept() -> None:
@@ -708,6 +740,15 @@ def test_corpus_links_for_scoring(corpus: Path) -> None:
     assert not any(
         link.startswith("https://lilianweng.github.io/posts/2023-06-23-agent/#") for link in result.links
     )
+
+
+@pytest.mark.corpus
+def test_corpus_prepared_links_are_what_trafilatura_would_resolve_them_to(corpus: Path) -> None:
+    paths = sorted((corpus / "pages").glob("*.html"))
+    assert paths
+    for path in paths:
+        url = f"https://example.com/posts/{path.stem}/"
+        assert_trafilatura_would_keep(prepared_links(path.read_bytes(), url), url)
 
 
 def test_word_count_matches_a_word_by_word_count() -> None:
