@@ -56,8 +56,9 @@ def serve(conn: Connection, copies: int) -> None:
 
     server = FixtureServer(ports=8).start()
     entries = []
+    pages = corpus_pages()  # one bytes object per page, served under every copy's path
     for copy in range(copies):
-        for i, (name, body) in enumerate(corpus_pages()):
+        for i, (name, body) in enumerate(pages):
             path = f"/{copy}/{name}"
             server.add(path, body, content_type="text/html")
             link = server.url(path, (copy * 100 + i) % 8)
@@ -87,14 +88,8 @@ def cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def peak_mb() -> float:
-    return (
-        max(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-        )
-        / 1024
-    )
+def peak_mb(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def pipeline_run(feed_url: str, workers: int) -> tuple[float, float, float, ExtractReport]:
@@ -135,7 +130,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3, help="alternating rounds; medians are shown")
     args = parser.parse_args()
-    bodies = [body for _ in range(args.copies) for _, body in corpus_pages()]
+    pages = corpus_pages()
+    bodies = [body for _ in range(args.copies) for _, body in pages]
 
     ctx = multiprocessing.get_context("spawn")
     here, there = ctx.Pipe()
@@ -189,9 +185,13 @@ def main() -> None:
         f"(rounds: {', '.join(f'{r:.0%}' for r in ratios)})"
     )
     print(
-        f"last pipeline round: CPU {used:.1f} s ({main_cpu:.1f} s in the polling process, "
-        "the rest in workers), "
-        f"peak RSS {peak_mb():.0f} MB (largest process)"
+        f"last pipeline round: CPU {used:.1f} s "
+        f"({main_cpu:.1f} s in the polling process, the rest in workers)"
+    )
+    print(
+        f"peak RSS: {peak_mb(resource.RUSAGE_CHILDREN):.0f} MB in the largest child (a worker, a floor "
+        f"process or the page server); {peak_mb(resource.RUSAGE_SELF):.0f} MB in this process (the polling "
+        "process, which also runs the one-process floor and holds its pages)"
     )
     print("statuses: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
