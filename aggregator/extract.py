@@ -532,10 +532,10 @@ def extract_page(
     _prepare_anchors(tree, base)
     _fold_whitespace(tree)
     try:
-        # No url, and no metadata: the links are already absolute (_prepare_anchors), so
-        # trafilatura's resolving them again costs time and changes nothing, and
-        # page_metadata (below; trafilatura leaves ``tree`` as it was) leaves out the
-        # categories, tags and licence we do not keep.
+        # Not given the URL: every link is already absolute (_prepare_anchors), and
+        # trafilatura resolving them all again changed nothing. No metadata: page_metadata,
+        # below, finds the fields we keep and skips the categories, tags and licence
+        # (trafilatura works on a copy of ``tree``, so it reads the page as it was).
         document = trafilatura.bare_extraction(
             tree,
             url=None,

@@ -2,7 +2,7 @@
 
 trafilatura's ``extract_metadata`` also looks for categories, tags and a
 licence, which we do not keep: those searches (XPath over the whole page, twice
-for categories and tags) are a sixth of what extraction costs per page. This is
+for categories and tags) cost about 7% of what extraction costs per page. This is
 ``extract_metadata`` (trafilatura 2.3) with those three left out, built from the
 same functions, so every field we keep is the one trafilatura gives;
 ``tests/test_pagemeta.py`` holds it to that on every fixture and corpus page.
