@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import typer
 from typer.main import get_command
 from typer.testing import CliRunner, Result
 
 from aggregator.cli import app
+from aggregator.cli.context import check_section
+from aggregator.config import load_config
 from aggregator.store import db
 from tests import feedgen
 from tests.fixture_server import FixtureServer, Response
@@ -218,3 +221,19 @@ def test_opml_export_then_import_into_another_config(project: Path) -> None:
     assert listed.output.count("127.0.0.1") == 3
     again = invoke("--config", str(other), "feeds", "import-opml", "out.opml")
     assert "0 added, 3 skipped" in again.output
+
+
+def test_a_section_option_names_the_sections_or_says_there_are_none(tmp_path: Path) -> None:
+    with_sections = tmp_path / "feeds.yaml"
+    with_sections.write_text(feedgen.feeds_yaml([("alpha", "http://127.0.0.1:1/feed.xml")]), encoding="utf-8")
+    config = load_config(with_sections)
+    assert check_section(config, " business/mlops/ ") == "business/mlops"
+    with pytest.raises(typer.BadParameter, match=r"unknown section 'nowhere'; the sections .*: research, "):
+        check_section(config, "nowhere")
+
+    without = tmp_path / "bare.yaml"
+    text = with_sections.read_text(encoding="utf-8")
+    bare = text[: text.index("sections:")] + "sections: []\n" + text[text.index("feeds:") :]
+    without.write_text(bare, encoding="utf-8")
+    with pytest.raises(typer.BadParameter, match=r"unknown section 'research'; feeds.yaml has none$"):
+        check_section(load_config(without), "research")

@@ -139,8 +139,6 @@ def check_section(config: FeedsFile, section: str | None) -> str | None:
     section = section.strip().strip("/")
     known = config.section_ids()
     if section not in known:
-        raise typer.BadParameter(
-            f"unknown section {section!r}; the sections in feeds.yaml are: {', '.join(known)}",
-            param_hint="--section",
-        )
+        listed = f"the sections in feeds.yaml are: {', '.join(known)}" if known else "feeds.yaml has none"
+        raise typer.BadParameter(f"unknown section {section!r}; {listed}", param_hint="--section")
     return section
