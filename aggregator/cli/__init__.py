@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 
 from aggregator import __version__
 from aggregator.cli import articles, candidates, db, digest, feeds, poll, queue, triage, tui
-from aggregator.cli.context import CliState, err_console
+from aggregator.cli.context import CliState, print_error
 from aggregator.errors import AggregatorError, ConfigError
 
 
@@ -28,10 +28,10 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except ConfigError as exc:
             for line in exc.problems or [str(exc)]:
-                err_console().print(f"[red]error:[/] {line}", markup=True, highlight=False, soft_wrap=True)
+                print_error(line)
             raise typer.Exit(2) from exc
         except AggregatorError as exc:
-            err_console().print(f"[red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+            print_error(str(exc))
             raise typer.Exit(1) from exc
 
 

@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 
 from aggregator.cli.candidates import candidate_dict
-from aggregator.cli.context import console, err_console, iso, open_app, when
+from aggregator.cli.context import console, iso, open_app, print_error, when
 from aggregator.pages import extract_pending
 from aggregator.poll import run_async
 from aggregator.store import articles as article_store
@@ -85,7 +85,7 @@ def show(
         triage = triage_store.triage_state(s, candidate_id, app.clock())
         decisions = triage_store.history(s, candidate_ids=[candidate_id], limit=5)
     if candidate is None:
-        err_console().print(f"[red]error:[/] no candidate {candidate_id} (see `aggregator candidates list`)")
+        print_error(f"no candidate {candidate_id} (see `aggregator candidates list`)")
         raise typer.Exit(2)
     if as_json:
         data = _as_dict(candidate, article)

@@ -10,13 +10,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from aggregator.app import App, make_app
 from aggregator.config import FeedsFile, Settings, load_config
+from aggregator.controls import show_controls
 from aggregator.types import OPEN_STATUSES, STATUSES, Status
 
 
@@ -34,12 +36,45 @@ def state(ctx: typer.Context) -> CliState:
     return obj
 
 
+class SafeConsole(Console):
+    """A Rich console for text from the world: strings are data, never markup, emoji codes or controls.
+
+    Every string printed, in a table cell too, passes through :meth:`render_str`,
+    which shows control and bidi-override characters as visible escapes
+    (:func:`~aggregator.controls.show_controls`): ``[/]`` in a title is printed as
+    it is written, ``[link=...]`` is no link, and ``ESC[2J`` cannot clear the
+    screen. Styling is written as :class:`rich.text.Text` with a style, never as
+    markup; a Text built from the world's strings must pass them through
+    :func:`show_controls` itself.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, emoji=False, highlight=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        kwargs["markup"] = kwargs["emoji"] = False
+        return super().render_str(show_controls(text), **kwargs)
+
+
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return SafeConsole(soft_wrap=False)
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return SafeConsole(stderr=True)
+
+
+def styled(text: str, style: str) -> Text:
+    """``text`` (from anywhere) in ``style``, with its control characters shown."""
+    return Text(show_controls(text), style=style)
+
+
+def print_error(message: str, *, label: str = "error") -> None:
+    """``error: message`` on stderr, on one logical line; the message is data, never markup."""
+    style = "yellow" if label == "warning" else "red"
+    err_console().print(
+        Text.assemble(styled(f"{label}:", style), " ", show_controls(message)), soft_wrap=True
+    )
 
 
 def load(ctx: typer.Context) -> tuple[Settings, Path, FeedsFile]:

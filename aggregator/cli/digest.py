@@ -10,8 +10,19 @@ from typing import Any, Literal
 import typer
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
-from aggregator.cli.context import console, curator_name, curator_option, err_console, iso, open_app
+from aggregator.cli.context import (
+    console,
+    curator_name,
+    curator_option,
+    err_console,
+    iso,
+    open_app,
+    print_error,
+    styled,
+)
+from aggregator.controls import show_controls
 from aggregator.digest import TEMPLATES, Digest, DigestItem, parse_digest, render
 from aggregator.errors import DigestError
 from aggregator.store import digests as store
@@ -116,10 +127,10 @@ def _digest_dict(d: Digest) -> dict[str, Any]:
 
 def _warn_unplaced(d: Digest) -> None:
     for sid, item in d.unplaced:
-        err_console().print(
-            f"[yellow]warning:[/] candidate {item.id} is in section {sid!r}, which feeds.yaml does not "
-            "have; it is not rendered (see `aggregator digest lint`)",
-            soft_wrap=True,
+        print_error(
+            f"candidate {item.id} is in section {sid!r}, which feeds.yaml does not have; it is not "
+            "rendered (see `aggregator digest lint`)",
+            label="warning",
         )
 
 
@@ -140,10 +151,12 @@ def show(
         return
     out = console()
     published = f", published {d.published_at:%Y-%m-%d}" if d.published_at else ""
-    out.print(f"[bold]{d.name}[/] ({d.status}{published}): {len(d.items)} items")
+    out.print(Text.assemble(styled(d.name, "bold"), f" ({d.status}{published}): {len(d.items)} items"))
     for section in d.sections:
         for sub in section.subsections:
-            out.print(f"\n[bold]{sub.number}. {section.title} / {sub.title}[/] [dim]{sub.id}[/]")
+            out.print()
+            heading = styled(f"{sub.number}. {section.title} / {sub.title}", "bold")
+            out.print(Text.assemble(heading, " ", styled(sub.id, "dim")))
             table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
             for column, kwargs in (
                 ("id", {"justify": "right"}),
@@ -238,7 +251,9 @@ def lint(
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         for f in findings:
-            console().print(f"[yellow]{f.kind}[/]: {f.message}", soft_wrap=True)
+            console().print(
+                Text.assemble(styled(f.kind, "yellow"), ": ", show_controls(f.message)), soft_wrap=True
+            )
         if not findings:
             console().print(f"{name}: no problems found")
     if findings:
@@ -265,7 +280,7 @@ def move(
     chosen = [flag for flag, on in (("--before", before is not None), ("--after", after is not None),
                                     ("--top", top), ("--bottom", bottom)) if on]  # fmt: skip
     if len(chosen) != 1:
-        err_console().print("[red]error:[/] give exactly one of --before ID, --after ID, --top, --bottom")
+        print_error("give exactly one of --before ID, --after ID, --top, --bottom")
         raise typer.Exit(2)
     to: Literal["top", "bottom"] | None = "top" if top else "bottom" if bottom else None
     with open_app(ctx, sync=False) as app, app.write() as s:
@@ -311,7 +326,7 @@ def import_(
                 report = store.apply_import(s, plan, app.clock(), curator_name(curator), force=force)
     out = console()
     for warning in plan.warnings:
-        err_console().print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+        print_error(warning, label="warning")
     if dry_run:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
         for column in ("line", "section", "action", "candidate", "title", "notes"):

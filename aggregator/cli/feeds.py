@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.cli.context import console, iso, load, open_app, when
+from aggregator.cli.context import console, iso, load, open_app, styled, when
 from aggregator.errors import ConfigError
 from aggregator.opml import export_opml, import_into_config, read_opml
 from aggregator.store import repo
@@ -79,7 +79,7 @@ def status(
         health = feed_health(f, now)
         style = {"ok": "green", "failing": "red", "gone": "red", "disabled": "dim"}.get(health, "yellow")
         table.add_row(
-            f.name, f"[{style}]{health}[/]", str(f.entry_count), when(f.last_success_at),
+            f.name, styled(health, style), str(f.entry_count), when(f.last_success_at),
             str(f.error_count), when(f.next_poll_at), _problem(f),
         )  # fmt: skip
     console().print(table)
@@ -136,7 +136,7 @@ def import_opml_(
     for name, url in report.added:
         out.print(f"{verb} {name}: {url}")
     for url, reason in report.skipped:
-        out.print(f"[dim]skipped {url}: {reason}[/]")
+        out.print(styled(f"skipped {url}: {reason}", "dim"))
     out.print(f"{len(report.added)} {verb}, {len(report.skipped)} skipped ({path})")
 
 

@@ -6,7 +6,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.cli.context import console, err_console, open_app
+from aggregator.cli.context import console, open_app, print_error, styled
 from aggregator.pages import poll_and_extract
 from aggregator.poll import run_async, run_poll
 from aggregator.types import FeedUpdateResult
@@ -49,9 +49,8 @@ def poll(
         known = {f.name for f in app.config.feeds}
         unknown = [name for name in feed if name not in known]
         if unknown:
-            err_console().print(
-                f"[red]error:[/] no feed named {', '.join(unknown)} in {app.config_path} "
-                "(see `aggregator feeds list`)"
+            print_error(
+                f"no feed named {', '.join(unknown)} in {app.config_path} (see `aggregator feeds list`)"
             )
             raise typer.Exit(2)
         extracted = None
@@ -89,7 +88,7 @@ def _table(results: tuple[FeedUpdateResult, ...]) -> Table:
         style = _STYLE.get(r.outcome, "")
         table.add_row(
             r.feed_name,
-            f"[{style}]{r.outcome}[/]" if style else r.outcome,
+            styled(r.outcome, style),
             str(r.new),
             str(r.updated),
             f"{r.elapsed:.2f}s",

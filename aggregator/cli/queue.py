@@ -8,10 +8,11 @@ from typing import Any, cast
 
 import typer
 from rich import box
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from aggregator.cli.context import check_section, console, iso, open_app, parse_date, parse_statuses
+from aggregator.cli.context import check_section, console, iso, open_app, parse_date, parse_statuses, styled
+from aggregator.controls import show_controls
 from aggregator.store import queue as store
 from aggregator.types import QueueItem, QueueQuery, QueueSort
 
@@ -109,9 +110,11 @@ def print_items(items: list[QueueItem], query: QueueQuery, total: int) -> None:
         table.add_row(
             str(item.id),
             item.published_at.strftime("%Y-%m-%d"),
-            escape(item.feed_name if not item.label else f"{item.feed_name} ({item.label})"),
-            escape(_status_text(item)),
-            escape(item.title) + (f" [dim]({_notes(len(item.notes))})[/]" if item.notes else ""),
+            item.feed_name if not item.label else f"{item.feed_name} ({item.label})",
+            _status_text(item),
+            Text.assemble(show_controls(item.title), styled(f" ({_notes(len(item.notes))})", "dim"))
+            if item.notes
+            else item.title,
         )
     out = console()
     out.print(table)
@@ -119,7 +122,7 @@ def print_items(items: list[QueueItem], query: QueueQuery, total: int) -> None:
     of = f"{COUNT_CAP:,}+" if total >= COUNT_CAP else f"{total:,}"
     more = query.offset + len(items) < total
     hint = f"; next page: --offset {query.offset + len(items)}" if more and items else ""
-    out.print(f"[dim]{shown} of {of}{hint}[/]")
+    out.print(styled(f"{shown} of {of}{hint}", "dim"))
 
 
 def _notes(n: int) -> str:

@@ -15,7 +15,16 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.cli.context import console, curator_name, curator_option, iso, open_app, parse_date, when
+from aggregator.cli.context import (
+    console,
+    curator_name,
+    curator_option,
+    iso,
+    open_app,
+    parse_date,
+    styled,
+    when,
+)
 from aggregator.store import triage as store
 from aggregator.store.triage import Decision
 from aggregator.types import DecisionReport
@@ -84,7 +93,7 @@ def print_report(report: DecisionReport, as_json: bool) -> None:
     for cid, why in report.unchanged:
         out.print(f"{cid}  unchanged: {why}", markup=False)
     if report.changes:
-        out.print("[dim](undo with `aggregator undo`)[/]")
+        out.print(styled("(undo with `aggregator undo`)", "dim"))
 
 
 def shortlist(

@@ -13,9 +13,9 @@ from aggregator.cli.context import (
     check_section,
     curator_name,
     curator_option,
-    err_console,
     open_app,
     parse_statuses,
+    print_error,
 )
 from aggregator.store.digests import check_name
 from aggregator.types import OPEN_STATUSES, STATUSES, QueueQuery
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console().print(f"[red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    print_error(message)
     return typer.Exit(2)
 
 
