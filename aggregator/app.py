@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator import __version__
 from aggregator.config import FeedsFile, Settings
+from aggregator.errors import ConfigError
 from aggregator.fetch import Fetcher, FetchSettings
 from aggregator.store import db, repo
 
@@ -52,14 +53,19 @@ class App:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A unit of work that only reads."""
-        with self._reader.begin() as s:
+        """A unit of work that only reads.
+
+        A database that is busy past the timeout, unreachable, read-only or not
+        a database at all raises :class:`~aggregator.errors.StorageError`
+        naming it and saying what to do (here and in :meth:`write`).
+        """
+        with db.storage_errors(self.engine), self._reader.begin() as s:
             yield s
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A unit of work that writes; committed when the block ends without error."""
-        with self._writer.begin() as s:
+        """A unit of work that writes; committed when the block ends without error, else nothing of it."""
+        with db.storage_errors(self.engine), self._writer.begin() as s:
             yield s
 
     def fetcher(self) -> Fetcher:
@@ -86,6 +92,44 @@ class App:
         self.engine.dispose()
 
 
+def open_engine(settings: Settings) -> sa.Engine:
+    """The engine for the database ``settings`` name.
+
+    The default SQLite file's folder (AGGREGATOR_DATA_DIR) is created on first
+    use, as the quick start expects. A SQLite file named by
+    AGGREGATOR_DATABASE_URL must be in a folder that exists: a typo in the URL
+    must not start a new, empty service beside the real one.
+    """
+    url = settings.resolved_database_url()
+    path = db.sqlite_file(url)
+    if path is not None:
+        _check_folder(path.parent, explicit=bool(settings.database_url))
+    return db.create_engine_for(url, busy_timeout=settings.database_busy_timeout)
+
+
+def _check_folder(folder: Path, *, explicit: bool) -> None:
+    if folder.is_dir():
+        return
+    variable = "AGGREGATOR_DATABASE_URL" if explicit else "AGGREGATOR_DATA_DIR"
+    if folder.exists():
+        problem = f"{folder} is not a folder (point {variable} at a folder)"
+    elif explicit:
+        problem = (
+            f"the folder {folder} of the SQLite file does not exist (fix the URL; for a new database, "
+            "create the folder first)"
+        )
+    else:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)  # another command may create it at once
+            return
+        except OSError as exc:
+            problem = (
+                f"cannot create the folder {folder} for the database: {exc.strerror or exc} "
+                f"(point {variable} at a folder, or at a path where one can be created)"
+            )
+    raise ConfigError("environment", [f"environment: {variable}: {problem}"])
+
+
 def make_app(
     settings: Settings,
     config: FeedsFile,
@@ -98,7 +142,7 @@ def make_app(
     migrate: bool = True,
 ) -> App:
     """Build the application; with ``migrate``, bring the schema up to date (or refuse a newer one)."""
-    engine = db.create_engine_for(settings.resolved_database_url())
+    engine = open_engine(settings)
     if migrate:
         try:
             db.ensure_schema(engine)

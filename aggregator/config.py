@@ -775,6 +775,8 @@ class Settings(BaseSettings):
     """AGGREGATOR_DATA_DIR: where the SQLite database and other local state live."""
     database_url: str | None = None
     """AGGREGATOR_DATABASE_URL; None means SQLite under data_dir."""
+    database_busy_timeout: float = Field(default=30.0, gt=0, le=86400)
+    """AGGREGATOR_DATABASE_BUSY_TIMEOUT: seconds to wait for a lock another process holds (and to connect)."""
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_user: str | None = None

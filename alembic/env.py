@@ -30,10 +30,10 @@ connection = config.attributes.get("connection")
 if connection is not None:
     run_with(connection)
 else:
-    from aggregator.config import Settings
-    from aggregator.store.db import create_engine_for
+    from aggregator.app import open_engine
+    from aggregator.config import load_settings
 
-    engine = create_engine_for(Settings().resolved_database_url())
+    engine = open_engine(load_settings())
     with engine.begin() as conn:
         run_with(conn)
     engine.dispose()

@@ -37,6 +37,8 @@ def postgres_schema_url() -> Iterator[str]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Every storage test runs on SQLite and, where configured, on PostgreSQL."""
     if request.param == "sqlite":
+        # An explicit URL's folder must exist (a typo must not start an empty database).
+        (tmp_path / "data").mkdir(exist_ok=True)
         yield f"sqlite:///{tmp_path / 'data' / 'aggregator.sqlite3'}"
     else:
         yield from postgres_schema_url()

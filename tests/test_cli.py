@@ -161,7 +161,7 @@ def test_invalid_config_exits_2_naming_file_line_and_field(project: Path, databa
     assert "colour" in result.output
     # Nothing was written: the database was never even created.
     if database_url.startswith("sqlite"):
-        assert not (project / "data").exists()
+        assert not (project / "data" / "aggregator.sqlite3").exists()
     else:
         engine = sa.create_engine(database_url)
         with engine.connect() as conn:

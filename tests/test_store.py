@@ -104,13 +104,13 @@ def test_naive_datetimes_are_a_bug() -> None:
 
 
 def test_sqlite_file_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    engine = db.create_engine_for(f"sqlite:///{tmp_path}/sub/dir/a.sqlite3")
+    engine = db.create_engine_for(f"sqlite:///{tmp_path}/a.sqlite3", busy_timeout=2.5)
     try:
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == db.SQLITE_BUSY_TIMEOUT_MS
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 2500
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert (tmp_path / "sub" / "dir" / "a.sqlite3").exists()
+        assert (tmp_path / "a.sqlite3").exists()
     finally:
         engine.dispose()
 

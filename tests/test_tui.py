@@ -432,7 +432,10 @@ def test_a_database_error_is_a_message_not_a_traceback(st: Stock, monkeypatch: p
         monkeypatch.setattr(store, "decide", locked)
         await press(pilot, "s")
         assert isinstance(app.screen, MessageDialog)
-        assert app.screen.text == "Database error\ndatabase is locked"
+        title, message = app.screen.text.split("\n")
+        assert title == "Database error"
+        assert message.startswith("the database ")
+        assert message.endswith(" failed: database is locked (run the command again)")
         await press(pilot, "enter")
         assert app.screen is app.queue_screen
         assert app.return_code is None  # still running

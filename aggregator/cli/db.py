@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from aggregator.app import open_engine
 from aggregator.cli.context import console
-from aggregator.config import Settings
+from aggregator.config import load_settings
 from aggregator.store import db
 
 app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -21,7 +22,7 @@ def upgrade() -> None:
 
     Example: aggregator db upgrade
     """
-    engine = db.create_engine_for(Settings().resolved_database_url())
+    engine = open_engine(load_settings())
     try:
         before, after = db.ensure_schema(engine)
         where = db.describe_url(engine)
@@ -39,7 +40,7 @@ def current() -> None:
 
     Example: aggregator db current
     """
-    engine = db.create_engine_for(Settings().resolved_database_url())
+    engine = open_engine(load_settings())
     try:
         rev = db.current_revision(engine)
         where = db.describe_url(engine)

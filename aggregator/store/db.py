@@ -1,36 +1,49 @@
-"""Engines and schema versions. Contains no queries about feeds or candidates.
+"""Engines, schema versions and database errors in words. Contains no queries about feeds or candidates.
 
 SQLite (the default) runs in WAL mode with a busy timeout, so one daemon and
 any number of CLI sessions can share the file. PostgreSQL is reached through
-psycopg 3 (``postgresql+psycopg://...``). Every command calls
-:func:`ensure_schema`: a schema that is behind is brought up to date; one newer
-than this code is refused before anything is written.
+psycopg 3 (``postgresql+psycopg://...``) with the same timeout on lock waits
+and on connecting. Every command calls :func:`ensure_schema`: a schema that is
+behind is brought up to date, one process at a time (a PostgreSQL advisory
+lock, SQLite's write lock); one newer than this code is refused before
+anything is written.
+
+:func:`storage_errors` turns the driver's errors that mean "busy", "down",
+"read-only" or "not a database" into one :class:`~aggregator.errors.StorageError`
+that names the database (password hidden) and says what to do; errors that
+look like bugs (integrity, programming) pass through untouched.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import sqlalchemy as sa
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from aggregator.errors import SchemaError, StorageError
 from alembic import command
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Seconds a unit of work waits for a lock another process holds (SQLite's
+#: write lock, a PostgreSQL row or advisory lock) before it fails as busy.
+DEFAULT_BUSY_TIMEOUT = 30.0
+#: The PostgreSQL advisory lock held while the schema is checked and upgraded
+#: (the bytes of "aggregat"; any fixed 64-bit key no other program uses).
+SCHEMA_LOCK_KEY = 0x6167677265676174
+_BUSY_TIMEOUT_OPTION = "aggregator_busy_timeout"
 
 
-def create_engine_for(url: str, *, echo: bool = False) -> sa.Engine:
-    """An engine for ``url``, tuned for its backend.
-
-    A ``postgresql://`` URL is taken to mean psycopg 3. For SQLite the file's
-    folder is created when missing.
-    """
+def parse_url(url: str) -> URL:
+    """``url`` as SQLAlchemy reads it; a ``postgresql://`` URL is taken to mean psycopg 3."""
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
@@ -40,33 +53,86 @@ def create_engine_for(url: str, *, echo: bool = False) -> sa.Engine:
         ) from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    return parsed
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (plain path or ``file:`` URI); None for memory and other backends."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database.startswith("file:"):  # sqlite:///file:/path?mode=ro&uri=true
+        if parsed.query.get("mode") == "memory":
+            return None
+        database = unquote(database.removeprefix("file:").split("?", 1)[0])
+        if database.startswith("//"):  # file://localhost/path or file:///path
+            database = "/" + database[2:].partition("/")[2]
+    if not database or database == ":memory:":
+        return None
+    return Path(database).expanduser()
+
+
+def create_engine_for(
+    url: str, *, echo: bool = False, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+) -> sa.Engine:
+    """An engine for ``url``, tuned for its backend; lock waits give up after ``busy_timeout`` seconds.
+
+    Creates no file or folder of its own: a SQLite file is created by SQLite on
+    first connect, in a folder that must exist (see ``app.open_engine``).
+    """
+    parsed = parse_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        kwargs["connect_args"] = {"timeout": busy_timeout}
         engine = sa.create_engine(parsed, **kwargs)
-        sa.event.listen(engine, "connect", _sqlite_on_connect)
+        sa.event.listen(engine, "connect", _sqlite_on_connect(busy_timeout))
         sa.event.listen(engine, "begin", _sqlite_on_begin)
-        return engine
+        return engine.execution_options(**{_BUSY_TIMEOUT_OPTION: busy_timeout})
     kwargs["pool_pre_ping"] = True
+    if parsed.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = _postgres_connect_args(parsed, busy_timeout)
     try:
-        return sa.create_engine(parsed, **kwargs)
+        engine = sa.create_engine(parsed, **kwargs)
     except ModuleNotFoundError as exc:  # e.g. a driver that is not installed
         raise StorageError(f"cannot use {parsed.drivername}: {exc}") from exc
+    return engine.execution_options(**{_BUSY_TIMEOUT_OPTION: busy_timeout})
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not pysqlite, manage transactions (pysqlite's implicit
-    # BEGIN defeats BEGIN IMMEDIATE below).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.close()
+def busy_timeout(engine: sa.Engine) -> float:
+    """The busy timeout ``engine`` was made with."""
+    return float(engine.get_execution_options().get(_BUSY_TIMEOUT_OPTION, DEFAULT_BUSY_TIMEOUT))
+
+
+def _postgres_connect_args(parsed: URL, busy_timeout: float) -> dict[str, Any]:
+    # Lock waits (rows another transaction holds, the schema lock) end after
+    # the busy timeout instead of never; so does connecting to a server that
+    # does not answer. Settings the URL makes itself are kept.
+    args: dict[str, Any] = {}
+    if "connect_timeout" not in parsed.query:
+        args["connect_timeout"] = max(2, math.ceil(busy_timeout))
+    options = parsed.query.get("options")
+    if isinstance(options, str | None):
+        lock = f"-c lock_timeout={max(1, round(busy_timeout * 1000))}"
+        args["options"] = f"{options} {lock}" if options else lock
+    return args
+
+
+def _sqlite_on_connect(busy_timeout: float) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, manage transactions (pysqlite's implicit
+        # BEGIN defeats BEGIN IMMEDIATE below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={max(1, round(busy_timeout * 1000))}")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    return on_connect
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
@@ -79,6 +145,96 @@ def _sqlite_on_begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+# -- errors in words -------------------------------------------------------------------------
+
+# SQLite's primary result codes (an extended code's low byte).
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
+
+
+def describe_url(engine: sa.Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+@contextmanager
+def storage_errors(engine: sa.Engine) -> Iterator[None]:
+    """Turn the database's own failures inside the block into a :class:`StorageError` naming it."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        error = storage_error(exc, engine)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def storage_error(exc: sa.exc.DBAPIError, engine: sa.Engine) -> StorageError | None:
+    """A one-line StorageError for a failure of the database itself; None for one that looks like a bug."""
+    where = describe_url(engine)
+    orig = exc.orig
+    reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return _sqlite_error(code & 0xFF, reason, where, busy_timeout(engine))
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == "55P03":  # lock_not_available: lock_timeout passed
+        return _busy(where, busy_timeout(engine))
+    if sqlstate == "25006":  # read_only_sql_transaction: a standby, or a read-only session
+        return StorageError(
+            f"the database {where} is read-only ({reason}); nothing was written "
+            "(point AGGREGATOR_DATABASE_URL at the primary server)"
+        )
+    lost = isinstance(exc, sa.exc.OperationalError) and hasattr(orig, "sqlstate")  # psycopg's
+    if (
+        exc.connection_invalidated
+        or isinstance(exc, sa.exc.InterfaceError)
+        # psycopg: no SQLSTATE when the connection failed or broke; 08: connection exceptions;
+        # 57P: the server shutting down, or not accepting connections yet.
+        or (lost and (sqlstate is None or str(sqlstate).startswith(("08", "57P"))))
+    ):
+        return StorageError(
+            f"the database {where} is unreachable: {reason} (check that the server is running and "
+            "accepts connections, then run the command again)"
+        )
+    if isinstance(exc, sa.exc.OperationalError):
+        return StorageError(f"the database {where} failed: {reason} (run the command again)")
+    return None
+
+
+def _busy(where: str, timeout: float) -> StorageError:
+    return StorageError(
+        f"the database {where} is busy: another process has held a lock on it for more than {timeout:g} s "
+        "and nothing was written (try again once that process is done, or raise "
+        "AGGREGATOR_DATABASE_BUSY_TIMEOUT)"
+    )
+
+
+def _sqlite_error(code: int, reason: str, where: str, timeout: float) -> StorageError | None:
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return _busy(where, timeout)
+    if code == _SQLITE_READONLY:
+        return StorageError(
+            f"the database {where} is read-only ({reason}); nothing was written (open it read-write: "
+            "check the permissions of the file and its folder, and leave mode=ro out of the URL)"
+        )
+    if code in (_SQLITE_NOTADB, _SQLITE_CORRUPT):
+        return StorageError(
+            f"{where} is not an intact SQLite database ({reason}) (point AGGREGATOR_DATABASE_URL at "
+            "aggregator's database, or restore the file from a backup)"
+        )
+    if code == _SQLITE_CANTOPEN:
+        return StorageError(
+            f"cannot open the database {where} ({reason}) (check that its folder exists and that the "
+            "file and folder may be read and written)"
+        )
+    if code in (_SQLITE_FULL, _SQLITE_IOERR):
+        return StorageError(f"the database {where} failed: {reason} (check the disk: space and errors)")
+    return None
+
+
+# -- schema versions -------------------------------------------------------------------------
 
 
 def _script_location() -> str:
@@ -101,44 +257,59 @@ def head_revision() -> str:
 
 
 def current_revision(engine: sa.Engine) -> str | None:
-    with engine.connect() as conn:
+    with storage_errors(engine), engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
-
-
-def describe_url(engine: sa.Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
 
 
 def ensure_schema(engine: sa.Engine) -> tuple[str | None, str]:
     """Bring the schema up to date; refuse one newer than this code.
 
-    Returns (revision before, revision after).
+    The revision is read first without a lock (the usual case: nothing to
+    do). A schema that is behind is upgraded under a lock, one process at a
+    time, after reading its revision again: two commands started together on
+    a fresh database create it once. Returns (revision before, revision after).
     """
     script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
     assert head is not None
-    try:
-        before = current_revision(engine)
-    except sa.exc.OperationalError as exc:
-        raise StorageError(f"cannot open the database {describe_url(engine)}: {exc.orig}") from exc
+    before = current_revision(engine)
     if before == head:
         return before, head
-    if before is not None:
-        try:
-            script.get_revision(before)
-        except Exception as exc:
-            raise SchemaError(
-                f"the database {describe_url(engine)} has schema revision {before!r}, which this "
-                f"aggregator does not know (its newest is {head!r}): it was written by a newer "
-                "version. Upgrade aggregator, or point AGGREGATOR_DATABASE_URL at another database."
-            ) from exc
-    cfg = alembic_config()
-    try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-    except sa.exc.OperationalError as exc:
-        raise StorageError(
-            f"migrating {describe_url(engine)} from {before} to {head} failed: {exc.orig}"
-        ) from exc
+    _check_known(script, before, head, engine)
+    with storage_errors(engine), _schema_lock(engine) as conn:
+        before = MigrationContext.configure(conn).get_current_revision()
+        if before == head:  # another process upgraded it while we waited
+            return before, head
+        _check_known(script, before, head, engine)
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
     return before, head
+
+
+@contextmanager
+def _schema_lock(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction that no other process's schema upgrade runs beside; committed at the end."""
+    if engine.dialect.name == "sqlite":
+        # BEGIN IMMEDIATE: SQLite's one write lock, waited for up to the busy timeout.
+        with engine.execution_options(immediate=True).begin() as conn:
+            yield conn
+        return
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Held until this transaction ends (PostgreSQL's DDL is transactional).
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+        yield conn
+
+
+def _check_known(script: ScriptDirectory, before: str | None, head: str, engine: sa.Engine) -> None:
+    if before is None:
+        return
+    try:
+        script.get_revision(before)
+    except Exception as exc:
+        raise SchemaError(
+            f"the database {describe_url(engine)} has schema revision {before!r}, which this "
+            f"aggregator does not know (its newest is {head!r}): it was written by a newer "
+            "version. Upgrade aggregator, or point AGGREGATOR_DATABASE_URL at another database."
+        ) from exc

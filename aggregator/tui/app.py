@@ -35,7 +35,7 @@ from textual.widgets import Static
 
 from aggregator.app import App as Service
 from aggregator.cli.context import parse_date
-from aggregator.errors import AggregatorError, ConflictError, DigestError, TriageError
+from aggregator.errors import AggregatorError, ConflictError, DigestError, StorageError, TriageError
 from aggregator.store import queue as queue_store
 from aggregator.store import triage as triage_store
 from aggregator.store.digests import month_of
@@ -228,7 +228,7 @@ class QueueScreen(Screen[None]):
         elif isinstance(exc, DigestError):
             title = "Digest issue"
             lines = [str(exc)]
-        elif isinstance(exc, SQLAlchemyError):
+        elif isinstance(exc, StorageError | SQLAlchemyError):
             title = "Database error"
             lines = [_error_text(exc)]
         else:
