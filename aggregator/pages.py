@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from aggregator.app import App
 from aggregator.errors import (
@@ -30,6 +31,7 @@ from aggregator.errors import (
     FetchError,
     FetchTimeoutError,
     HTTPStatusError,
+    StorageError,
 )
 from aggregator.extract import PageText, challenge_reason, detect_language, extract_page, text_from_feed
 from aggregator.fetch import Fetcher
@@ -224,7 +226,8 @@ async def extract_pending(
     results: list[Article] = []
     slots = asyncio.Semaphore(max(4, 4 * app.parse_workers))
     finished: asyncio.Queue[Article | None] = asyncio.Queue()
-    writer = asyncio.create_task(_write_loop(app, finished, results))
+    failed = asyncio.Event()  # set by the writer when the database failed: no more pages are taken
+    writer = asyncio.create_task(_write_loop(app, finished, results, failed))
     running: set[asyncio.Task[None]] = set()
     try:
         async with app.fetching(fetcher) as shared:
@@ -237,7 +240,7 @@ async def extract_pending(
                     slots.release()
 
             last_id = 0
-            while True:
+            while not failed.is_set():
                 now = app.clock()
                 if more is not None:
                     more.clear()
@@ -248,17 +251,19 @@ async def extract_pending(
                 if not jobs:
                     if more is None or done is None or (done.is_set() and not more.is_set()):
                         break
-                    await _wait_any(more, done)
+                    await _wait_any(more, done, failed)
                     continue
                 last_id = jobs[-1].candidate_id
                 pool.start()  # the workers boot while the first pages are fetched
                 for job in jobs:
                     await slots.acquire()
+                    if failed.is_set():
+                        slots.release()
+                        break
                     task = asyncio.create_task(one(job, now))
                     running.add(task)
                     task.add_done_callback(running.discard)
-            if running:
-                await asyncio.gather(*running)
+            await _all_unless(running, failed)
     finally:
         for task in running:
             task.cancel()
@@ -269,9 +274,18 @@ async def extract_pending(
     return ExtractReport(tuple(results), time.perf_counter() - started)
 
 
-async def _write_loop(app: App, finished: asyncio.Queue[Article | None], results: list[Article]) -> None:
-    """Save finished articles: up to BATCH a transaction, none waiting longer than WRITE_LINGER."""
+async def _write_loop(
+    app: App, finished: asyncio.Queue[Article | None], results: list[Article], failed: asyncio.Event
+) -> None:
+    """Save finished articles: up to BATCH a transaction, none waiting longer than WRITE_LINGER.
+
+    When the database fails (StorageError: busy past its timeout, unreachable,
+    read-only), ``failed`` is set so no more pages are taken, the articles
+    still arriving are dropped (their candidates stay pending, for the next
+    run), and the error is raised once the queue is closed.
+    """
     loop = asyncio.get_running_loop()
+    error: StorageError | None = None
     done = False
     while not done:
         batch: list[Article] = []
@@ -289,14 +303,39 @@ async def _write_loop(app: App, finished: asyncio.Queue[Article | None], results
             else:
                 item = finished.get_nowait()
         done = item is None
-        if batch:
-            await asyncio.to_thread(_save, app, batch)
+        if batch and error is None:
+            try:
+                await asyncio.to_thread(_save, app, batch)
+            except StorageError as exc:
+                error = exc
+                failed.set()
+                continue
             results.extend(batch)
             for article in batch:
                 log.info(
                     "extracted %d: %s (%s)%s", article.candidate_id, article.status,
                     article.text_source or "no text", f": {article.reason}" if article.reason else "",
                 )  # fmt: skip
+
+    if error is not None:
+        raise StorageError(
+            f"extraction stopped after storing {len(results)} articles (the other candidates stay "
+            f"pending for the next poll or `aggregator extract`): {error}"
+        ) from error
+
+
+async def _all_unless(tasks: set[asyncio.Task[None]], stop: asyncio.Event) -> None:
+    """Wait until every task has ended (raising the first one's error, as gather does) or ``stop`` is set."""
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        pending: set[asyncio.Future[Any]] = set(tasks)
+        while pending and not stop.is_set():
+            ended, pending = await asyncio.wait(pending | {waiter}, return_when=asyncio.FIRST_COMPLETED)
+            pending.discard(waiter)
+            for task in ended - {waiter}:
+                task.result()
+    finally:
+        waiter.cancel()
 
 
 async def _wait_any(*events: asyncio.Event) -> None:
@@ -334,6 +373,14 @@ async def poll_and_extract(
         extraction = asyncio.create_task(extract_pending(app, more=more, done=done, fetcher=fetcher))
         try:
             report = await poll(app, names=names, due_only=due_only, on_result=on_result, fetcher=fetcher)
+        except BaseException:
+            # The poll failed (its database, most likely): stop the extraction
+            # too, and let it close its workers, before the error goes up.
+            extraction.cancel()
+            await asyncio.wait({extraction})
+            if not extraction.cancelled() and extraction.exception() is not None:
+                log.info("extraction stopped: %s", extraction.exception())
+            raise
         finally:
             done.set()
         return report, await extraction

@@ -25,10 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
-
 from aggregator.app import App
-from aggregator.errors import ParseError
+from aggregator.errors import ParseError, StorageError
 from aggregator.fetch import Fetcher
 from aggregator.parse import parse_feed
 from aggregator.store import repo
@@ -133,11 +131,26 @@ async def poll(
             async def one(feed: FeedState) -> None:
                 await queue.put(await fetch_and_parse(feed, fetcher, pool.parse, now=now))
 
+            fetches: asyncio.Future[Any] = asyncio.gather(*(one(feed) for feed in claimed))
             try:
-                await asyncio.gather(*(one(feed) for feed in claimed))
+                # The writer ends before the fetches only when the database
+                # failed: then the rest would be fetched for nothing.
+                await asyncio.wait([fetches, writer], return_when=asyncio.FIRST_COMPLETED)
+                if writer.done():
+                    fetches.cancel()
+                await asyncio.wait({fetches})
+                if not fetches.cancelled():
+                    fetches.result()  # a bug in a fetch is raised, as ever
             finally:
+                fetches.cancel()
                 await queue.put(None)
-                await writer
+                try:
+                    await writer
+                except StorageError as exc:
+                    raise StorageError(
+                        f"polling stopped after storing {len(results)} of {len(claimed)} feeds (the rest "
+                        f"are polled again on the next run): {exc}"
+                    ) from exc
     finally:
         pool.close()
     return PollReport(tuple(results), time.perf_counter() - started)
@@ -243,23 +256,18 @@ async def _write_loop(
 
 
 def _write_batch(app: App, batch: list[Polled], now: datetime, policy: Policy) -> list[FeedUpdateResult]:
-    """Store one batch in one transaction; a database failure becomes each feed's error."""
-    try:
-        with app.write() as s:
-            parsed_ids = [p.feed.id for p in batch if p.parsed is not None]
-            existing = repo.entry_hashes(s, parsed_ids) if parsed_ids else {}
-            settled = [
-                settle(p, existing.get(p.feed.id, {}), now=now, jitter=app.rng.random(), policy=policy)
-                for p in batch
-            ]
-            repo.save_poll(s, [(state, plan) for state, plan, _ in settled], now)
-        return [result for _, _, result in settled]
-    except sa.exc.OperationalError as exc:
-        # Busy or unreachable database: nothing of this batch was written, the
-        # feeds keep their old state and are polled again once their claims
-        # expire. Say so per feed; the rest of the poll goes on.
-        log.error("storing %d feeds failed: %s", len(batch), exc.orig)
-        reason = f"database: {exc.orig}; nothing stored, will retry on the next poll"
-        return [
-            FeedUpdateResult(p.feed.name, p.feed.url, "error", elapsed=p.elapsed, error=reason) for p in batch
+    """Store one batch in one transaction: all of it, or (StorageError) none of it.
+
+    A database that fails (busy past its timeout, unreachable, read-only)
+    stops the poll: the feeds of this batch and of those not fetched yet keep
+    their old state and are polled again on the next run.
+    """
+    with app.write() as s:
+        parsed_ids = [p.feed.id for p in batch if p.parsed is not None]
+        existing = repo.entry_hashes(s, parsed_ids) if parsed_ids else {}
+        settled = [
+            settle(p, existing.get(p.feed.id, {}), now=now, jitter=app.rng.random(), policy=policy)
+            for p in batch
         ]
+        repo.save_poll(s, [(state, plan) for state, plan, _ in settled], now)
+    return [result for _, _, result in settled]

@@ -41,7 +41,8 @@ def poll(
 
     Prints a row per feed: result, new and updated entries, time. Exits 0 when
     the cycle ran, even if some feeds failed (see `aggregator feeds status`);
-    with --strict, exits 3 when any feed failed.
+    with --strict, exits 3 when any feed failed. Exits 1 when the database
+    failed part-way: what was stored stays, the rest is polled next time.
 
     Example: aggregator poll --feed netflix --feed aws-ml --strict
     """
