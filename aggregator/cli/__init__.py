@@ -2,12 +2,20 @@
 
 Every command opens the application through :func:`aggregator.cli.context.open_app`
 (settings, feeds.yaml, database, schema check) and prints with Rich. Errors a
-person can act on are printed without a traceback: exit 2 for configuration
-and usage errors, 1 for other failures.
+person can act on are printed on one line without a traceback: exit 2 for
+configuration and usage errors, 1 for other failures (a database that is busy,
+down or read-only among them).
+
+Text arguments that are not valid UTF-8 (a shell passes such bytes as
+surrogate escapes) are refused as a usage error before any command runs: they
+can be neither stored nor printed. Paths are exempt; they are the system's bytes.
 """
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +31,12 @@ from aggregator.errors import AggregatorError, ConfigError
 class _Group(TyperGroup):
     """Turns aggregator's errors into a clear message and an exit code."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for command in _leaves(self.commands.values()):
+            if command.callback is not None:
+                command.callback = _text_checked(command.callback, command.params)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -33,6 +47,44 @@ class _Group(TyperGroup):
         except AggregatorError as exc:
             print_error(str(exc))
             raise typer.Exit(1) from exc
+
+
+def _leaves(commands: Iterable[Any]) -> Iterable[Any]:
+    for command in commands:
+        if hasattr(command, "commands"):
+            yield from _leaves(command.commands.values())
+        else:
+            yield command
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _text_checked(callback: Callable[..., Any], params: list[Any]) -> Callable[..., Any]:
+    """``callback``, refusing any text parameter that holds undecodable bytes (surrogate escapes)."""
+    by_name = {param.name: param for param in params}
+
+    @functools.wraps(callback)
+    def checked(**kwargs: Any) -> Any:
+        for name, value in kwargs.items():
+            for text in value if isinstance(value, list | tuple) else [value]:
+                if isinstance(text, str) and _SURROGATE.search(text):
+                    raise typer.BadParameter(
+                        f"'{_shown(text)}' is not valid UTF-8 text (write it in UTF-8; check that the "
+                        "terminal's encoding is UTF-8, e.g. LANG=C.UTF-8)",
+                        param=by_name.get(name),
+                    )
+        return callback(**kwargs)
+
+    return checked
+
+
+def _shown(text: str) -> str:
+    """``text`` with each undecodable byte as ``\\xNN`` (other lone surrogates as ``\\uNNNN``)."""
+    return _SURROGATE.sub(
+        lambda m: f"\\x{ord(m[0]) - 0xDC00:02x}" if 0xDC80 <= ord(m[0]) <= 0xDCFF else f"\\u{ord(m[0]):04x}",
+        text,
+    )
 
 
 app = typer.Typer(

@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 
 from aggregator.cli.candidates import candidate_dict
-from aggregator.cli.context import console, iso, open_app, print_error, when
+from aggregator.cli.context import ID_MAX, console, iso, open_app, print_error, when
 from aggregator.pages import extract_pending
 from aggregator.poll import run_async
 from aggregator.store import articles as article_store
@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
 def extract(
     ctx: typer.Context,
     ids: list[int] = typer.Option(
-        [], "--id", help="Extract this candidate (by id), whatever its state; repeatable."
+        [], "--id", help="Extract this candidate (by id), whatever its state; repeatable.", min=1, max=ID_MAX
     ),
     retry_failed: bool = typer.Option(
         False, "--retry-failed", help="Also try again every page that failed or was flagged before."
@@ -70,7 +70,9 @@ def extract(
 
 def show(
     ctx: typer.Context,
-    candidate_id: int = typer.Argument(..., metavar="ID", help="The candidate's id (see `candidates list`)."),
+    candidate_id: int = typer.Argument(
+        ..., metavar="ID", help="The candidate's id (see `candidates list`).", min=1, max=ID_MAX
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object, for scripts."),
 ) -> None:
     """Show a candidate: its metadata, feed, extraction status, text source, reading time and text.

@@ -8,7 +8,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.cli.context import console, iso, open_app
+from aggregator.cli.context import COUNT_MAX, console, iso, open_app
 from aggregator.store import repo
 from aggregator.types import Candidate
 
@@ -20,7 +20,9 @@ def list_(
     ctx: typer.Context,
     feed: list[str] = typer.Option([], "--feed", "-f", help="Only this feed (by name); repeatable."),
     status: str | None = typer.Option(None, "--status", help="Only candidates in this state, e.g. new."),
-    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many, newest first."),
+    limit: int = typer.Option(
+        50, "--limit", "-n", min=1, max=COUNT_MAX, help="At most this many, newest first."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
 ) -> None:
     """List stored candidates, newest first.

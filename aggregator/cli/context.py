@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from aggregator.app import App, make_app
-from aggregator.config import FeedsFile, Settings, load_config
+from aggregator.config import FeedsFile, Settings, load_config, load_settings
 from aggregator.controls import show_controls
 from aggregator.types import OPEN_STATUSES, STATUSES, Status
 
@@ -78,7 +78,7 @@ def print_error(message: str, *, label: str = "error") -> None:
 
 
 def load(ctx: typer.Context) -> tuple[Settings, Path, FeedsFile]:
-    settings = Settings()
+    settings = load_settings()
     path = settings.config_path(state(ctx).config_path)
     return settings, path, load_config(path)
 
@@ -111,6 +111,11 @@ def iso(value: datetime | None) -> str | None:
 
 # -- options several commands share -----------------------------------------------
 
+#: The largest candidate id (ids are 32-bit integers in PostgreSQL): a bigger one is a usage error.
+ID_MAX = 2**31 - 1
+#: The largest --limit or --offset (SQL takes 64-bit integers there).
+COUNT_MAX = 2**63 - 1
+
 CURATOR_HELP = "Who decides (default: $AGGREGATOR_CURATOR, else your login name)."
 
 
@@ -136,19 +141,26 @@ def parse_date(value: str, now: datetime, *, relative: Literal["ahead", "ago"], 
     """``YYYY-MM-DD`` (midnight UTC), an ISO date-time (UTC unless it says), or ``3d`` / ``2w``
     from ``now``: ahead of it (``--until``) or before it (``--since``)."""
     text = value.strip()
+    words = "from now" if relative == "ahead" else "ago"
     match = _RELATIVE.fullmatch(text)
-    if match:
-        days = timedelta(days=int(match[1]) * (7 if match[2] == "w" else 1))
-        return now + days if relative == "ahead" else now - days
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        words = "from now" if relative == "ahead" else "ago"
+        if match:
+            days = timedelta(days=int(match[1]) * (7 if match[2] == "w" else 1))
+            return now + days if relative == "ahead" else now - days
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{value!r} is not a date: write YYYY-MM-DD, an ISO date-time, or 3d / 2w ({words})",
+                param_hint=option,
+            ) from None
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # past year 9999 or before year 1, once in UTC
         raise typer.BadParameter(
-            f"{value!r} is not a date: write YYYY-MM-DD, an ISO date-time, or 3d / 2w ({words})",
+            f"{value!r} is out of range: dates run from year 1 to 9999 in UTC (write a nearer date, or "
+            f"fewer days {words})",
             param_hint=option,
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def parse_statuses(values: list[str]) -> tuple[Status, ...]:

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aggregator.cli.context import (
+    ID_MAX,
     console,
     curator_name,
     curator_option,
@@ -263,9 +264,11 @@ def lint(
 @app.command("move")
 def move(
     ctx: typer.Context,
-    candidate_id: int = typer.Argument(..., help="The item to move (its candidate id)."),
-    before: int | None = typer.Option(None, "--before", help="Put it just before this item."),
-    after: int | None = typer.Option(None, "--after", help="Put it just after this item."),
+    candidate_id: int = typer.Argument(..., help="The item to move (its candidate id).", min=1, max=ID_MAX),
+    before: int | None = typer.Option(
+        None, "--before", help="Put it just before this item.", min=1, max=ID_MAX
+    ),
+    after: int | None = typer.Option(None, "--after", help="Put it just after this item.", min=1, max=ID_MAX),
     top: bool = typer.Option(False, "--top", help="Put it first in its subsection."),
     bottom: bool = typer.Option(False, "--bottom", help="Put it last in its subsection."),
     force: bool = typer.Option(False, "--force", help="Reorder a published issue anyway."),

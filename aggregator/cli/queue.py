@@ -11,7 +11,16 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from aggregator.cli.context import check_section, console, iso, open_app, parse_date, parse_statuses, styled
+from aggregator.cli.context import (
+    COUNT_MAX,
+    check_section,
+    console,
+    iso,
+    open_app,
+    parse_date,
+    parse_statuses,
+    styled,
+)
 from aggregator.controls import show_controls
 from aggregator.store import queue as store
 from aggregator.types import QueueItem, QueueQuery, QueueSort
@@ -48,8 +57,10 @@ def queue(
     sort: str = typer.Option(
         "date", "--sort", help="date (newest first) or feed (by feed name, then newest)."
     ),
-    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many."),
-    offset: int = typer.Option(0, "--offset", min=0, help="Skip this many first (the next page)."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, max=COUNT_MAX, help="At most this many."),
+    offset: int = typer.Option(
+        0, "--offset", min=0, max=COUNT_MAX, help="Skip this many first (the next page)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON array with every field, for scripts."),
 ) -> None:
     """List the queue: candidates to decide on, newest first.

@@ -16,6 +16,8 @@ from rich import box
 from rich.table import Table
 
 from aggregator.cli.context import (
+    COUNT_MAX,
+    ID_MAX,
     console,
     curator_name,
     curator_option,
@@ -98,7 +100,7 @@ def print_report(report: DecisionReport, as_json: bool) -> None:
 
 def shortlist(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP, min=1, max=ID_MAX),
     curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
@@ -111,7 +113,7 @@ def shortlist(
 
 def promote(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP, min=1, max=ID_MAX),
     section: str = typer.Option(..., "--section", "-s", help="The digest section, e.g. business/mlops."),
     digest: str | None = typer.Option(
         None, "--digest", "-d", help="The issue, YYYY-MM (default: this month)."
@@ -150,7 +152,7 @@ def promote(
 
 def reject(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP, min=1, max=ID_MAX),
     reason: str | None = typer.Option(None, "--reason", "-r", help="Why, kept in the decision log."),
     curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
@@ -164,7 +166,7 @@ def reject(
 
 def snooze(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP, min=1, max=ID_MAX),
     until: str = typer.Option(
         ..., "--until", "-u", help="YYYY-MM-DD, an ISO date-time, or 3d / 2w from now."
     ),
@@ -184,7 +186,7 @@ def snooze(
 
 def restore(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP, min=1, max=ID_MAX),
     curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
@@ -197,7 +199,7 @@ def restore(
 
 def unpromote(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP),
+    ids: list[int] = typer.Argument(..., metavar="ID...", help=IDS_HELP, min=1, max=ID_MAX),
     force: bool = typer.Option(False, "--force", help=FORCE_HELP),
     curator: str | None = curator_option(),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
@@ -211,7 +213,7 @@ def unpromote(
 
 def note(
     ctx: typer.Context,
-    candidate_id: int = typer.Argument(..., metavar="ID", help="The candidate's id."),
+    candidate_id: int = typer.Argument(..., metavar="ID", help="The candidate's id.", min=1, max=ID_MAX),
     text: str = typer.Argument(..., metavar="TEXT", help="The note (Markdown, as printed in the digest)."),
     replace: bool = typer.Option(
         False, "--replace", help="Replace the candidate's notes instead of adding one."
@@ -245,9 +247,13 @@ def undo(
 
 def log(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(None, metavar="[ID]...", help="Only these candidates."),
+    ids: list[int] = typer.Argument(
+        None, metavar="[ID]...", help="Only these candidates.", min=1, max=ID_MAX
+    ),
     curator: str | None = typer.Option(None, "--curator", help="Only this curator's decisions."),
-    limit: int = typer.Option(50, "--limit", "-n", min=1, help="At most this many, newest first."),
+    limit: int = typer.Option(
+        50, "--limit", "-n", min=1, max=COUNT_MAX, help="At most this many, newest first."
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
 ) -> None:
     """Show the decision log: who decided what, when, from which state to which.
