@@ -6,9 +6,10 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.cli.context import console, open_app, print_error, styled
+from aggregator.cli.context import console, open_app, print_error, styled, when
 from aggregator.pages import poll_and_extract
 from aggregator.poll import run_async, run_poll
+from aggregator.store import repo
 from aggregator.types import FeedUpdateResult
 
 _STYLE = {
@@ -54,14 +55,17 @@ def poll(
                 f"no feed named {', '.join(unknown)} in {app.config_path} (see `aggregator feeds list`)"
             )
             raise typer.Exit(2)
-        extracted = None
+        extracted, outlook = None, None
         if extract:
             report, extracted = run_async(poll_and_extract(app, names=feed or None, due_only=not all_))
         else:
             report = run_poll(app, names=feed or None, due_only=not all_)
+        if not report.results:
+            with app.read() as s:
+                outlook = repo.claim_outlook(s, now=app.clock(), names=feed or None)
     out = console()
-    if not report.results:
-        out.print("No feed is due (use --all to poll every feed now).")
+    if outlook is not None:
+        out.print(nothing_claimed(outlook, due_only=not (all_ or feed)))
         return
     out.print(_table(report.results))
     failed = len(report.failed)
@@ -75,6 +79,30 @@ def poll(
         out.print(f"{len(extracted.articles)} pages extracted ({summary})")
     if failed and strict:
         raise typer.Exit(3)
+
+
+def nothing_claimed(outlook: repo.ClaimOutlook, *, due_only: bool) -> str:
+    """Why a poll claimed no feed, in a sentence: held by another poll, disabled, gone, or none due."""
+    if outlook.held:
+        holders = ", ".join(outlook.holders[:3]) + (", ..." if len(outlook.holders) > 3 else "")
+        feeds = "1 feed" if outlook.held == 1 else f"{outlook.held} feeds"
+        return (
+            f"Another poll ({holders}) has claimed {feeds} until {when(outlook.held_until)} UTC and is "
+            "polling them: nothing is left to poll here."
+        )
+    if outlook.feeds == 0:
+        return "feeds.yaml lists no feeds: there is nothing to poll."
+    if outlook.disabled == outlook.feeds:
+        return "Every feed in feeds.yaml is disabled (enabled: false): there is nothing to poll."
+    if outlook.disabled + outlook.gone == outlook.feeds:
+        return (
+            "Every enabled feed answered 410 Gone and is no longer polled "
+            "(give it a new URL in feeds.yaml, or see `aggregator feeds status`)."
+        )
+    if due_only and not outlook.due:
+        later = f" (the next at {when(outlook.next_due)} UTC)" if outlook.next_due else ""
+        return f"No feed is due{later}: use --all to poll every feed now."
+    return "No feed was free to poll."
 
 
 def _table(results: tuple[FeedUpdateResult, ...]) -> Table:

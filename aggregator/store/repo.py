@@ -52,63 +52,81 @@ class SyncReport:
 
 
 def sync_feeds(s: Session, specs: Sequence[FeedSpec], now: datetime) -> SyncReport:
-    """Make the feeds table follow feeds.yaml.
+    """Make the feeds table follow feeds.yaml; safe while another process does the same.
 
     New feeds are added and due at once; changed settings are applied (a new
     URL resets the validators and any pending redirect); feeds gone from the
-    file are kept with their candidates but no longer polled.
+    file are kept with their candidates but no longer polled. New feeds are
+    inserted with ON CONFLICT DO NOTHING: when another replica adds the same
+    feed first, this one reads the row it wrote and applies its own settings
+    to it, so two commands started at once on new feeds both succeed and each
+    feed is added once (and reported added by one of them).
     """
     rows = {r.name: r for r in s.execute(sa.select(feeds)).all()}
     added: list[str] = []
     changed: list[str] = []
+    new = [spec for spec in specs if spec.name not in rows]
+    for chunk in _chunks(new, 200):  # SQLite takes at most 32,766 parameters a statement
+        insert = _upsert(s, feeds).values(
+            [
+                {"name": spec.name, "url": spec.url, "config_url": spec.url, "created_at": now,
+                 "updated_at": now, **_settings(spec)}
+                for spec in chunk
+            ]
+        )  # fmt: skip
+        insert = insert.on_conflict_do_nothing(index_elements=["name"]).returning(feeds.c.name)
+        added += s.execute(insert).scalars()
+    raced = [spec.name for spec in new if spec.name not in set(added)]
+    if raced:  # added by another process meanwhile: from here on they are rows like the others
+        for chunk in _chunks(raced):
+            rows |= {r.name: r for r in s.execute(sa.select(feeds).where(feeds.c.name.in_(chunk))).all()}
+    inserted = set(added)
     for spec in specs:
-        values: dict[str, Any] = {
-            "label": spec.label,
-            "language": spec.language,
-            "section_hint": spec.section_hint,
-            "weight": spec.weight,
-            "interval_seconds": int(spec.interval.total_seconds()),
-            "enabled": spec.enabled,
-            "in_config": True,
-        }
-        row = rows.get(spec.name)
-        if row is None:
-            s.execute(
-                sa.insert(feeds).values(
-                    name=spec.name,
-                    url=spec.url,
-                    config_url=spec.url,
-                    created_at=now,
-                    updated_at=now,
-                    **values,
-                )
-            )
-            added.append(spec.name)
-            continue
-        if spec.url != row.config_url:
-            # The operator changed the URL: start afresh at the new one.
-            values.update(
-                url=spec.url,
-                config_url=spec.url,
-                etag=None,
-                last_modified=None,
-                body_hash=None,
-                redirect_url=None,
-                redirect_count=0,
-                gone_at=None,
-                next_poll_at=None,
-            )
-        if spec.enabled and not row.enabled:
-            values["gone_at"] = None  # re-enabling a feed that said 410 tries it again
-        diff = {k: v for k, v in values.items() if getattr(row, k) != v}
-        if diff:
-            s.execute(sa.update(feeds).where(feeds.c.id == row.id).values(updated_at=now, **diff))
+        if spec.name not in inserted and _apply_settings(s, rows[spec.name], spec, now):
             changed.append(spec.name)
     names = {spec.name for spec in specs}
     removed = [name for name, row in rows.items() if name not in names and row.in_config]
     if removed:
         s.execute(sa.update(feeds).where(feeds.c.name.in_(removed)).values(in_config=False, updated_at=now))
-    return SyncReport(tuple(added), tuple(changed), tuple(removed))
+    order = {spec.name: i for i, spec in enumerate(specs)}
+    return SyncReport(tuple(sorted(added, key=order.__getitem__)), tuple(changed), tuple(removed))
+
+
+def _settings(spec: FeedSpec) -> dict[str, Any]:
+    """The columns feeds.yaml decides, apart from the URL."""
+    return {
+        "label": spec.label,
+        "language": spec.language,
+        "section_hint": spec.section_hint,
+        "weight": spec.weight,
+        "interval_seconds": int(spec.interval.total_seconds()),
+        "enabled": spec.enabled,
+        "in_config": True,
+    }
+
+
+def _apply_settings(s: Session, row: Any, spec: FeedSpec, now: datetime) -> bool:
+    """Bring a stored feed in line with its entry in feeds.yaml; whether anything changed."""
+    values = _settings(spec)
+    if spec.url != row.config_url:
+        # The operator changed the URL: start afresh at the new one.
+        values.update(
+            url=spec.url,
+            config_url=spec.url,
+            etag=None,
+            last_modified=None,
+            body_hash=None,
+            redirect_url=None,
+            redirect_count=0,
+            gone_at=None,
+            next_poll_at=None,
+        )
+    if spec.enabled and not row.enabled:
+        values["gone_at"] = None  # re-enabling a feed that said 410 tries it again
+    diff = {k: v for k, v in values.items() if getattr(row, k) != v}
+    if diff:
+        s.execute(sa.update(feeds).where(feeds.c.id == row.id).values(updated_at=now, **diff))
+    return bool(diff)
 
 
 def lease_owner() -> str:
@@ -155,6 +173,50 @@ def claim_feeds(
     )
     rows = s.execute(stmt).all()
     return sorted((_feed_state(r) for r in rows), key=lambda f: f.id)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimOutlook:
+    """What the feeds a poll asked for are doing: why a claim may have found none free.
+
+    Counts are over the feeds asked for: ``names``, else every feed in feeds.yaml.
+    """
+
+    feeds: int
+    disabled: int
+    gone: int
+    """Enabled feeds that said 410 Gone (polled again once re-enabled or given a new URL)."""
+    held: int
+    """Feeds claimed by another poller now."""
+    holders: tuple[str, ...]
+    held_until: datetime | None
+    """When the last of those claims expires."""
+    due: int
+    """Feeds free to claim whose next poll time has come."""
+    next_due: datetime | None
+    """The earliest next poll time among free feeds not due yet."""
+
+
+def claim_outlook(s: Session, *, now: datetime, names: Sequence[str] | None = None) -> ClaimOutlook:
+    """Count what the feeds a poll would take are doing (see :class:`ClaimOutlook`)."""
+    c = feeds.c
+    stmt = sa.select(c.enabled, c.gone_at, c.lease_owner, c.lease_until, c.next_poll_at)
+    stmt = stmt.where(c.name.in_(list(names))) if names is not None else stmt.where(c.in_config.is_(True))
+    rows = s.execute(stmt).all()
+    pollable = [r for r in rows if names is not None or (r.enabled and r.gone_at is None)]
+    held = [r for r in pollable if r.lease_until is not None and r.lease_until > now]
+    free = [r for r in pollable if r.lease_until is None or r.lease_until <= now]
+    waiting = [r.next_poll_at for r in free if r.next_poll_at is not None and r.next_poll_at > now]
+    return ClaimOutlook(
+        feeds=len(rows),
+        disabled=sum(not r.enabled for r in rows),
+        gone=sum(r.enabled and r.gone_at is not None for r in rows),
+        held=len(held),
+        holders=tuple(sorted({r.lease_owner for r in held if r.lease_owner})),
+        held_until=max((r.lease_until for r in held), default=None),
+        due=len(free) - len(waiting),
+        next_due=min(waiting, default=None),
+    )
 
 
 def _expire_dead_local_leases(s: Session, now: datetime) -> None:
@@ -337,12 +399,17 @@ def _candidate_values(feed_id: int, r: EntryRecord, now: datetime) -> dict[str, 
 
 
 def _insert_ignore(s: Session, table: sa.Table) -> Any:
+    return _upsert(s, table).on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
+
+
+def _upsert(s: Session, table: sa.Table) -> Any:
+    """An INSERT that can take ON CONFLICT clauses, in the dialect of the session's database."""
     dialect = s.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
+        return postgresql.insert(table)
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
-    return sa.insert(table)
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert for {dialect}")  # only SQLite and PostgreSQL are supported
 
 
 def _update_changed(s: Session, changed: Sequence[tuple[int, EntryRecord]], now: datetime) -> None:
