@@ -3,9 +3,9 @@
 Kept apart from the test modules so that a spawned child imports only this
 and aggregator, not pytest's test modules.
 
-- :func:`start_worker` runs in a ``spawn`` child: for each job it waits at a
-  barrier shared with its twin, so both start the real code path together,
-  and reports what happened (never raises).
+- :func:`start_worker` and :func:`connect_worker` run in ``spawn`` children:
+  for each job each waits at a barrier shared with its twin, so both start the
+  real code path together, and reports what happened (never raises).
 - :data:`GATED_CLI` is the source of a launcher that imports the command line,
   says it is ready on one pipe and waits for one byte on another before it
   runs ``aggregator`` with its arguments: two of them released by one write
@@ -42,23 +42,39 @@ def start_worker(barrier: Barrier, jobs: Any, results: Any) -> None:
             results.put(("error", last))
 
 
+def connect_worker(barrier: Barrier, jobs: Any, results: Any) -> None:
+    """Run jobs (database URL) until None: open the database's first connection, as every command does."""
+    from aggregator.store import db
+
+    while (url := jobs.get()) is not None:
+        engine = db.create_engine_for(url)
+        barrier.wait()
+        try:
+            with engine.connect() as conn:
+                results.put(("ok", conn.exec_driver_sql("PRAGMA journal_mode").scalar()))
+        except BaseException as exc:  # reported to the test, which fails on it
+            results.put(("error", traceback.format_exception_only(exc)[-1].strip()))
+        finally:
+            engine.dispose()
+
+
 class Workers:
     """``n`` spawned workers sharing one barrier, fed jobs through a queue; stopped on exit."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, target: Any = start_worker) -> None:
         ctx = multiprocessing.get_context("spawn")
         # Held here for as long as the workers live: a child unpickles its
         # handle of the barrier after it starts, so the parent must keep it.
         self.barrier = ctx.Barrier(n)
         self.jobs, self.results = ctx.Queue(), ctx.Queue()
         self.procs = [
-            ctx.Process(target=start_worker, args=(self.barrier, self.jobs, self.results), daemon=True)
+            ctx.Process(target=target, args=(self.barrier, self.jobs, self.results), daemon=True)
             for _ in range(n)
         ]
         for proc in self.procs:
             proc.start()
 
-    def run(self, job: tuple[str, str], timeout: float = 60) -> list[tuple[str, Any]]:
+    def run(self, job: Any, timeout: float = 60) -> list[tuple[str, Any]]:
         """Every worker runs ``job`` at once; their outcomes."""
         for _ in self.procs:
             self.jobs.put(job)

@@ -32,7 +32,7 @@ from aggregator.store.tables import candidates, feeds
 from tests import feedgen
 from tests.conftest import postgres_schema_url
 from tests.fixture_server import FixtureServer
-from tests.racers import GATED_CLI, Workers
+from tests.racers import GATED_CLI, Workers, connect_worker
 from tests.stock import Stock, stock
 
 ROUNDS = 6
@@ -102,6 +102,26 @@ def race_start(backend: str, tmp_path: Path, *, schema_first: bool) -> list[str]
                 elif feed_names(url) != SYNC_FEEDS:
                     problems.append(f"round {n}: feeds table holds {feed_names(url)}")
     return problems
+
+
+#: Rounds of two processes opening a fresh SQLite file: a few milliseconds each.
+CONNECT_ROUNDS = 300
+
+
+def test_two_processes_open_a_fresh_sqlite_file_at_once(tmp_path: Path) -> None:
+    """Switching a new file to WAL takes a lock SQLite's busy handler does not wait for.
+
+    Before the switch was retried, this failed ("database is locked") for between
+    2 and 115 of 1,200 connections in a run, depending on the machine's load.
+    """
+    problems = []
+    with Workers(2, target=connect_worker) as workers:
+        for n in range(CONNECT_ROUNDS):
+            outcomes = workers.run(f"sqlite:///{tmp_path / f'{n}.sqlite3'}")
+            problems += [
+                f"round {n}: {detail}" for kind, detail in outcomes if kind != "ok" or detail != "wal"
+            ]
+    assert problems == []
 
 
 def test_two_processes_create_the_schema_and_feeds_of_a_fresh_database(backend: str, tmp_path: Path) -> None:

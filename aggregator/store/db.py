@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -126,13 +128,33 @@ def _sqlite_on_connect(busy_timeout: float) -> Any:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout={max(1, round(busy_timeout * 1000))}")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _wal_mode(cursor, busy_timeout)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
 
     return on_connect
+
+
+def _wal_mode(cursor: Any, busy_timeout: float) -> None:
+    """Put the file in WAL mode (it stays so); wait for another process doing the same.
+
+    Switching a new file's journal mode takes a lock that SQLite's busy
+    handler does not wait for: two commands opening a fresh database at once
+    saw "database is locked" in up to one connection in ten. A file already
+    in WAL mode is left alone, so a read-only one (mode=ro) opens too.
+    """
+    deadline = time.monotonic() + busy_timeout
+    pause = 0.001
+    while cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)  # as SQLite's own busy handler does
+            pause = min(pause * 2, 0.05)
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
