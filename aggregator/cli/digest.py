@@ -240,7 +240,8 @@ def lint(
     as_json: bool = typer.Option(False, "--json", help="The findings as a JSON array."),
 ) -> None:
     """Check an issue: the same article twice, articles also in another issue, items without a date,
-    links that are not http(s), items in sections feeds.yaml no longer has. Exits 1 when it finds any.
+    links that are not http(s), items in sections feeds.yaml no longer has, titles, labels or notes
+    with control or bidi-override characters (U+202E...). Exits 1 when it finds any.
 
     Example: aggregator digest lint 2024-03 --json
     """
