@@ -10,13 +10,17 @@ the order is exactly what the curator sees; an item promoted later has no positi
 of an ordered subsection, or takes its date's place in one nobody has ordered.
 
 **Rendering** (:func:`render`) goes through Jinja2 templates with autoescaping off (the output is
-Markdown, not HTML); the Markdown escaping is done by the filters below, so every link stays a link:
+Markdown, not HTML); the Markdown escaping is done by the filters below, so every link stays a link.
+No control or bidi-override character (:data:`aggregator.controls.CONTROLS`: ESC, C1, U+202E...)
+reaches the Markdown: the filters remove them from text before escaping it, ``md_url``
+percent-encodes them, and whatever a curator's template prints raw loses them at the end;
+``digest lint`` reports the items whose title, label or notes hold any (``control_characters``).
 
 - ``md_text``: whitespace runs and newlines folded to one space; ``[`` and ``]`` escaped (Markdown such
   as ``*Data2vec 2.0*`` or ``**Renate**`` kept); ``<`` escaped where it would open a tag or an autolink;
   backticks escaped when they are unbalanced (a code span would swallow the link's end);
-- ``md_url``: tabs and newlines removed, spaces, ``(``, ``)``, ``\\`` and control characters
-  percent-encoded;
+- ``md_url``: tabs and newlines removed, spaces, ``(``, ``)``, ``\\``, control and bidi-override
+  characters percent-encoded (as UTF-8);
 - ``link(text, url)``: ``[text](url)`` for an http(s) URL; anything else is printed as plain text in a
   code span after the text, never as a link (``digest lint`` reports it);
 - ``headline(item, hide_labels)``: ``Title (Mon YYYY, Label)``, the label left out with its comma when it
@@ -44,6 +48,7 @@ from typing import Literal
 import jinja2
 
 from aggregator.config import SectionConfig
+from aggregator.controls import find_controls, show_controls, strip_controls
 from aggregator.errors import DigestError
 from aggregator.urls import is_http_url
 
@@ -262,7 +267,7 @@ def build_digest(
 _WS = re.compile(r"\s+")
 _BRACKET = re.compile(r"(\\*)([\[\]])")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
-_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f()\\]")
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f\u202a-\u202e\u2066-\u2069()\\]")
 _URL_DROP = re.compile(r"[\t\r\n]")
 
 
@@ -274,8 +279,10 @@ def _escape_bracket(match: re.Match[str]) -> str:
 
 
 def md_text(text: str) -> str:
-    """Text for a link's label or a heading: one line, brackets escaped, the curator's Markdown kept."""
-    out = _WS.sub(" ", text).strip()
+    """Text for a link's label or a heading: one line, brackets escaped, the curator's Markdown kept,
+    no control or bidi-override characters."""
+    # Controls go before the escaping reads the text: "<\x00script>" must not become a tag after it.
+    out = strip_controls(_WS.sub(" ", text)).strip()
     out = _BRACKET.sub(_escape_bracket, out)
     out = _TAG_START.sub(r"\\<", out)
     if out.count("`") % 2 == 1:
@@ -287,13 +294,18 @@ def md_text(text: str) -> str:
 
 
 def md_url(url: str) -> str:
-    """A URL safe inside ``(...)``: spaces, parentheses, backslashes and controls percent-encoded."""
+    """A URL safe inside ``(...)``: spaces, parentheses, backslashes, control and bidi-override characters
+    percent-encoded (a U+202E in a link stays where it was, as ``%E2%80%AE``, and reorders nothing)."""
     cleaned = _URL_DROP.sub("", url.strip())
-    return _URL_UNSAFE.sub(lambda m: f"%{ord(m[0]):02X}", cleaned)
+    return _URL_UNSAFE.sub(_percent, cleaned)
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match[0].encode("utf-8"))
 
 
 def _code_span(text: str) -> str:
-    text = _URL_DROP.sub("", text.strip())
+    text = strip_controls(_URL_DROP.sub("", text.strip()))
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
@@ -321,19 +333,20 @@ def headline(item: DigestItem, hide_labels: bool = False) -> str:
 
 
 def _note(text: str, indent: str = "") -> str:
-    """A note as written, its further lines indented to stay inside its bullet."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """A note as written, its further lines indented to stay inside its bullet; no control characters."""
+    lines = strip_controls(text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
     return ("\n" + indent).join(lines)
 
 
 def _block(text: str) -> str:
     """Verbatim Markdown ending with exactly one newline (the preface)."""
+    text = strip_controls(text)
     return text.rstrip("\n") + "\n" if text.strip() else ""
 
 
 def _yaml_str(text: str) -> str:
     """A double-quoted YAML scalar (front matter)."""
-    out = _WS.sub(" ", text).strip().replace("\\", "\\\\").replace('"', '\\"')
+    out = strip_controls(_WS.sub(" ", text)).strip().replace("\\", "\\\\").replace('"', '\\"')
     return f'"{out}"'
 
 
@@ -400,7 +413,9 @@ def render(digest: Digest, template: str | Path = "summary", *, notes: NotesStyl
         raise DigestError(f"unknown notes style {notes!r} (use nested or inline)")
     try:
         compiled = _template(template)
-        return compiled.render(digest=digest, notes=notes, numbers=digest.numbers())
+        # The filters clean what they print; this catches what a template prints raw
+        # (``{{ item.title }}`` in a curator's copy, an image line, a section title from feeds.yaml).
+        return strip_controls(compiled.render(digest=digest, notes=notes, numbers=digest.numbers()))
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or exc.name or str(template)
         raise DigestError(f"{where}:{exc.lineno}: {exc.message} (fix the template)") from None
@@ -422,16 +437,20 @@ class LintItem:
     issue: str
     section: str
     title: str
+    """The title printed (the curator's override, else the article's)."""
     url: str | None
     canonical_url: str | None
     group_id: int | None
     dated: bool
     """False when the article's date is only the day we first saw it and the curator set no month."""
+    label: str = ""
+    """The label printed (the curator's override, else the feed's)."""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class LintFinding:
-    kind: Literal["duplicate", "other_issue", "no_date", "not_http", "unknown_section"]
+    kind: Literal["duplicate", "other_issue", "no_date", "not_http", "unknown_section", "control_characters"]
     message: str
     ids: tuple[int, ...]
 
@@ -441,7 +460,9 @@ def lint_findings(
 ) -> list[LintFinding]:
     """Problems of issue ``issue``: the same article twice (by canonical URL or group), an article also
     in another issue (``others``: items of other issues sharing a URL or group), items without a date,
-    links that are not http(s), and items in a section feeds.yaml no longer has.
+    links that are not http(s), items in a section feeds.yaml no longer has, and titles, labels or notes
+    holding control or bidi-override characters (left out of the rendered digest; a U+202E may be a
+    spoof, so a curator looks before publishing).
     """
     findings: list[LintFinding] = []
     known = set(known_sections)
@@ -527,7 +548,40 @@ def lint_findings(
                     (item.id,),
                 )
             )
+        controls = _controls_finding(issue, item)
+        if controls is not None:
+            findings.append(controls)
     return findings
+
+
+def _controls_finding(issue: str, item: LintItem) -> LintFinding | None:
+    """The ``control_characters`` finding of an item, naming each field, its characters and the fix."""
+    fields = [
+        (name, found)
+        for name, found in (
+            ("title", find_controls(item.title)),
+            ("label", find_controls(item.label)),
+            ("notes", list(dict.fromkeys(code for note in item.notes for code in find_controls(note)))),
+        )
+        if found
+    ]
+    if not fields:
+        return None
+    where = ", ".join(f"{name} ({' '.join(found)})" for name, found in fields)
+    promote = f"aggregator promote {item.id} --digest {issue} --section {item.section}"
+    fixes = {
+        "title": f"a clean title with `{promote} --title '...'`",
+        "label": f"a clean label with `{promote} --label '...'` (or correct the feed's label in feeds.yaml)",
+        "notes": f"clean notes with `aggregator note {item.id} --replace '...'` (then add any others)",
+    }
+    return LintFinding(
+        "control_characters",
+        f"candidate {item.id} ({_short(show_controls(item.title))}) has control or bidi-override characters "
+        f"in its {where}; the digest leaves them out, but a U+202E can make a title read backwards, so "
+        f"look at it (`aggregator show {item.id}`), then print "
+        + "; ".join(fixes[name] for name, _ in fields),
+        (item.id,),
+    )
 
 
 def _short(title: str, width: int = 60) -> str:

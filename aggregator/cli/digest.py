@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +21,7 @@ from aggregator.cli.context import (
     print_error,
     styled,
 )
-from aggregator.controls import show_controls
+from aggregator.controls import json_dumps, show_controls
 from aggregator.digest import TEMPLATES, Digest, DigestItem, parse_digest, render
 from aggregator.errors import DigestError
 from aggregator.store import digests as store
@@ -62,7 +61,7 @@ def list_(
             }
             for i in issues
         ]
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        typer.echo(json_dumps(out, indent=2))
         return
     if not issues:
         console().print(
@@ -147,7 +146,7 @@ def show(
     with open_app(ctx, sync=False) as app, app.read() as s:
         d = store.load_issue(s, name, app.config)
     if as_json:
-        typer.echo(json.dumps(_digest_dict(d), ensure_ascii=False, indent=2))
+        typer.echo(json_dumps(_digest_dict(d), indent=2))
         return
     out = console()
     published = f", published {d.published_at:%Y-%m-%d}" if d.published_at else ""
@@ -240,7 +239,8 @@ def lint(
     as_json: bool = typer.Option(False, "--json", help="The findings as a JSON array."),
 ) -> None:
     """Check an issue: the same article twice, articles also in another issue, items without a date,
-    links that are not http(s), items in sections feeds.yaml no longer has. Exits 1 when it finds any.
+    links that are not http(s), items in sections feeds.yaml no longer has, titles, labels or notes
+    with control or bidi-override characters (U+202E...). Exits 1 when it finds any.
 
     Example: aggregator digest lint 2024-03 --json
     """
@@ -248,7 +248,7 @@ def lint(
         findings = store.lint(s, name, app.config.sections)
     if as_json:
         out = [{"kind": f.kind, "ids": list(f.ids), "message": f.message} for f in findings]
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        typer.echo(json_dumps(out, indent=2))
     else:
         for f in findings:
             console().print(

@@ -7,7 +7,6 @@ $AGGREGATOR_CURATOR, else the login name.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 
@@ -25,6 +24,7 @@ from aggregator.cli.context import (
     styled,
     when,
 )
+from aggregator.controls import json_dumps
 from aggregator.store import triage as store
 from aggregator.store.triage import Decision
 from aggregator.types import DecisionReport
@@ -62,7 +62,7 @@ def _decide(
 def print_report(report: DecisionReport, as_json: bool) -> None:
     if as_json:
         typer.echo(
-            json.dumps(
+            json_dumps(
                 {
                     "batch": report.batch,
                     "action": report.action,
@@ -80,7 +80,6 @@ def print_report(report: DecisionReport, as_json: bool) -> None:
                     ],
                     "unchanged": [{"id": cid, "reason": why} for cid, why in report.unchanged],
                 },
-                ensure_ascii=False,
                 indent=2,
             )
         )
@@ -258,7 +257,7 @@ def log(
         rows = store.history(s, candidate_ids=ids or (), curator=curator, limit=limit)
     if as_json:
         typer.echo(
-            json.dumps(
+            json_dumps(
                 [
                     {
                         "id": r.id,
@@ -278,7 +277,6 @@ def log(
                     }
                     for r in rows
                 ],
-                ensure_ascii=False,
                 indent=2,
             )
         )

@@ -207,17 +207,22 @@ def lint(s: Session, name: str, sections: Sequence[SectionConfig]) -> list[LintF
         digests.c.name.label("issue"),
         digest_items.c.section,
         digest_items.c.month,
+        digest_items.c.title.label("title_override"),
+        digest_items.c.label.label("label_override"),
         candidates.c.id,
         candidates.c.title,
         candidates.c.url,
         candidates.c.canonical_url,
         candidates.c.group_id,
         candidates.c.date_source,
+        candidates.c.notes,
+        feeds.c.label.label("feed_label"),
     )
     base = (
         sa.select(*cols)
         .join(candidates, candidates.c.id == digest_items.c.candidate_id)
         .join(digests, digests.c.id == digest_items.c.digest_id)
+        .join(feeds, feeds.c.id == candidates.c.feed_id)
     )
     mine = [_lint_item(r) for r in s.execute(base.where(digest_items.c.digest_id == row.id))]
     urls = sorted({i.canonical_url for i in mine if i.canonical_url})
@@ -235,15 +240,18 @@ def lint(s: Session, name: str, sections: Sequence[SectionConfig]) -> list[LintF
 
 
 def _lint_item(r: Any) -> LintItem:
+    # Title and label as _digest_item prints them: the curator's override, else the article's and feed's.
     return LintItem(
         id=r.id,
         issue=r.issue,
         section=r.section,
-        title=r.title,
+        title=r.title_override if r.title_override else r.title,
         url=r.url,
         canonical_url=r.canonical_url,
         group_id=r.group_id,
         dated=r.date_source != "first_seen" or r.month is not None,
+        label=r.label_override if r.label_override is not None else r.feed_label,
+        notes=tuple(r.notes or ()),
     )
 
 
