@@ -205,6 +205,8 @@ def _repair_xml(text: str) -> tuple[bytes, int, list[str]]:
 
 
 _XML_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# In a JSON Feed's strings: what XML forbids, and the surrogates a \\uD800 escape leaves alone.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # An "&" that does not start one of XML's own references: a bare ampersand
 # ("?a=1&b=2") or an HTML entity such as &nbsp; -- the commonest XML errors in feeds.
 _NOT_XML_REFERENCE = r"&(?!(?:lt|gt|amp|quot|apos|#[0-9]+|#[xX][0-9A-Fa-f]+);)"
@@ -316,7 +318,11 @@ def _json_entry(
     item: dict[str, Any], *, url: str, feed_author: str | None, feed_language: str | None
 ) -> ParsedEntry:
     raw_id = item.get("id")
-    guid = str(raw_id).strip() if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else ""
+    guid = (
+        (_json_str(str(raw_id)) or "").strip()
+        if isinstance(raw_id, str | int) and not isinstance(raw_id, bool)
+        else ""
+    )
     link = absolute_link(url, _json_str(item.get("url"))) or absolute_link(
         url, _json_str(item.get("external_url"))
     )
@@ -330,7 +336,7 @@ def _json_entry(
     title = title or excerpt(summary or content) or UNTITLED
     raw_tags = item.get("tags")
     tags = (
-        (plain_text(tag, html=False) for tag in raw_tags if isinstance(tag, str))
+        (plain_text(_json_str(tag) or "", html=False) for tag in raw_tags)
         if isinstance(raw_tags, list)
         else ()
     )
@@ -364,7 +370,15 @@ def _json_author(obj: dict[str, Any]) -> str | None:
 
 
 def _json_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """A JSON string as text we can store: what XML forbids removed, a lone surrogate (``\\ud800``,
+    which no database can encode) replaced by U+FFFD; None for anything else or empty."""
+    if not isinstance(value, str) or not value:
+        return None
+    return _UNSTORABLE.sub(_storable, value) if _UNSTORABLE.search(value) else value
+
+
+def _storable(match: re.Match[str]) -> str:
+    return "\ufffd" if "\ud800" <= match.group() <= "\udfff" else ""
 
 
 # -- bytes to text -------------------------------------------------------------

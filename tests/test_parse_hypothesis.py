@@ -11,6 +11,7 @@ time of each parse.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 from pathlib import Path
@@ -35,7 +36,21 @@ TEXT = st.text(
     max_size=40,
 )
 ENTITIES = st.sampled_from(
-    ["&amp;", "&lt;", "&nbsp;", "&bogus;", "&#0;", "&#x110000;", "&#99999999;", "&", "&e;", "&lol3;"]
+    [
+        "&amp;",
+        "&lt;",
+        "&nbsp;",
+        "&bogus;",
+        "&#0;",
+        "&#xD800;",
+        "&#55296;",
+        "&#x1b;",
+        "&#x110000;",
+        "&#99999999;",
+        "&",
+        "&e;",
+        "&lol3;",
+    ]
 )
 
 
@@ -176,6 +191,12 @@ def check(body: bytes, content_type: str | None) -> None:
     for entry in parsed.entries:
         for text in (entry.title, entry.summary or "", entry.content or ""):
             assert secret not in text  # no external entity was read
+        # Every string can be stored on both databases: UTF-8 encodable, no NUL (PostgreSQL refuses it).
+        for value in dataclasses.astuple(entry):
+            for text in value if isinstance(value, tuple) else (value,):
+                if isinstance(text, str):
+                    assert "\x00" not in text
+                    text.encode("utf-8")
 
 
 @settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])

@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from aggregator import poll as poll_module
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
 from aggregator.poll import run_poll
+from aggregator.store.tables import candidates
 from aggregator.types import FeedUpdateResult
 from tests import feedgen
 from tests.fixture_server import FixtureServer, Response, serve
@@ -130,3 +132,28 @@ def test_a_gzip_body_without_content_encoding_stops_at_the_body_cap(
     assert got["swollen"].outcome == "error"
     assert "the gzip-compressed body expands past 1 MiB" in (got["swollen"].error or "")
     assert (got["few"].outcome, got["few"].new) == ("new", 3)
+
+
+def test_nul_and_lone_surrogates_in_a_json_feed_are_stored_on_every_database(
+    tmp_path: Path, database_url: str, server: FixtureServer
+) -> None:
+    # PostgreSQL refuses NUL in text, and no database encodes a lone surrogate:
+    # both arrive as JSON escapes, which json.loads turns into such strings.
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": ['
+        b'{"id": "a\\u0000", "url": "http://x.test/a\\ud800", "title": "NUL\\u0000 and \\udfff",'
+        b' "content_text": "x\\u0000y", "tags": ["t\\u0000"], "authors": [{"name": "\\ud83d"}]}]}'
+    )
+    server.route("/feed.json", Response(body=body, headers={"Content-Type": "application/feed+json"}))
+    app = make(tmp_path, database_url, [("json", server.url("/feed.json"))])
+    try:
+        (result,) = run_poll(app).results
+        with app.read() as s:
+            title, content, url = s.execute(
+                sa.select(candidates.c.title, candidates.c.content, candidates.c.url)
+            ).one()
+    finally:
+        app.close()
+
+    assert (result.outcome, result.new) == ("new", 1)
+    assert (title, content, url) == ("NUL and \ufffd", "xy", "http://x.test/a\ufffd")
