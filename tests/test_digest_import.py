@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -278,6 +279,86 @@ def test_what_is_left_out_on_purpose_is_a_warning() -> None:
     assert len(parsed.warnings) == len(expected)
     for warning, start in zip(parsed.warnings, expected, strict=True):
         assert warning.startswith(start), warning
+
+
+def test_control_characters_and_overlong_lines_are_problems_with_their_line() -> None:
+    """A NUL in a link reached PostgreSQL (which refuses it, after the dry run had said yes), ESC and
+    U+202E would reach the digest; a tab is text."""
+    parsed = parse(
+        "## Research\n"
+        "### CV\n"
+        "* [A (Mar 2024)](\x00https://a.test/a)\n"
+        "    * a note \x1b[2J with an escape\n"
+        "* [B\u202egnp.exe (Mar 2024)](https://a.test/b):\tafter a tab\n"
+        "* [C (Mar 2024)](https://a.test/c)\n"
+        "    * " + "long " * 4_001 + "\n"
+    )
+    assert len(parsed.problems) == 4
+    nul, esc, rlo, long = parsed.problems
+    assert nul.startswith("t.md:3: control character U+0000 in the line, which a digest cannot hold")
+    assert esc.startswith("t.md:4: control character U+001B") and rlo.startswith(
+        "t.md:5: control character U+202E"
+    )
+    assert long.startswith("t.md:7: the line is 20,011 characters long; a digest's lines are at most 20,000")
+    # Read on without them, so nothing else is reported for those lines.
+    assert [i.url for i in parsed.items] == ["https://a.test/a", "https://a.test/b", "https://a.test/c"]
+    assert parsed.items[1].notes == ("after a tab",)
+
+
+def test_an_item_dated_in_the_year_0_is_a_problem() -> None:
+    """(Mar 0000) ended both the dry run and the import in a ValueError traceback."""
+    parsed = parse(
+        "## Research\n### CV\n* [A (Mar 0000)](https://a.test/a)\n* [B (Mar 0001)](https://a.test/b)\n"
+    )
+    assert parsed.problems == (
+        "t.md:3: the item is dated in the year 0 (write its month as Mon YYYY, e.g. Mar 2024)",
+    )
+
+
+HOSTILE_LINES = [
+    "- " + " " * 19_990 + "x",  # the plain-item pattern: minutes for one line
+    "* a" + " " * 19_990 + "`x",
+    "* [" + "(Mar 2024, " * 1_800 + "](https://x.test/)",  # the month pattern: seconds for one line
+    "* t" + " (Mar 2024)" * 1_800 + " `x",
+    "### x" + " " * 19_990 + "y",  # the heading pattern
+    "* a " + "` " * 9_990,
+    "* a" + "".join(" " + "`" * k for k in range(1, 190)),
+    "- " * 9_990 + "x",
+    "## 1" + ".1" * 9_990 + "1x",
+    "* [" + "\\" * 19_990 + "](x)",
+    "* [" + "(Mar 2024 " * 1_990 + ")](https://x.test/)",
+]
+
+
+def test_reading_takes_time_linear_in_the_length_of_the_text() -> None:
+    """Each of these lines stalled the import for seconds to minutes with the old patterns; a file of
+    50 of each (10 MB) is read in a few seconds now, and lines over 20,000 characters are not read."""
+    text = "## Research\n### CV\n" + "".join((line + "\n") * 50 for line in HOSTILE_LINES)
+    started = time.perf_counter()
+    parsed = parse(text)
+    assert time.perf_counter() - started < 20  # about 2 s on one core; the old patterns took hours
+    assert parsed.problems  # nothing of this is a digest
+
+
+def test_a_plain_text_link_and_a_month_are_found_as_before() -> None:
+    """The patterns were replaced by functions; these are the cases where the choice is subtle (the
+    old patterns gave the same rows)."""
+    parsed = parse(
+        "## Research\n### CV\n"
+        "* Two (Jan 2024) months (Feb 2024, Lab (Seoul)) `mailto:a@b.test`: note\n"
+        "* Ti`tle (Mar 2024) ``code with ` inside`` rest\n"
+        "* Spaced (Mar 2024) `` `x` ``\n"
+        "* [Word (Mar 2024) then text (Sept. 2023)](https://a.test/x)\n"
+        "* [No month (2024)](https://a.test/y)\n"
+    )
+    assert parsed.problems == ()
+    assert [(i.title, i.url, i.month, i.label, i.notes) for i in parsed.items] == [
+        ("Two (Jan 2024) months", "mailto:a@b.test", "2024-02", "Lab (Seoul)", ("note",)),
+        ("Ti`tle", "code with ` inside", "2024-03", None, ("rest",)),
+        ("Spaced", "`x`", "2024-03", None, ()),
+        ("Word (Mar 2024) then text", "https://a.test/x", "2023-09", None, ()),
+        ("No month (2024)", "https://a.test/y", None, None, ()),
+    ]
 
 
 # -- the seeds, imported into a real database and rendered again --------------------------------
