@@ -305,7 +305,7 @@ def test_control_characters_and_overlong_lines_are_problems_with_their_line() ->
     assert parsed.items[1].notes == ("after a tab",)
 
 
-def test_an_item_dated_in_the_year_0_is_a_problem() -> None:
+def test_an_item_dated_in_the_year_0_is_a_problem_and_so_is_the_issue_0000() -> None:
     """(Mar 0000) ended both the dry run and the import in a ValueError traceback."""
     parsed = parse(
         "## Research\n### CV\n* [A (Mar 0000)](https://a.test/a)\n* [B (Mar 0001)](https://a.test/b)\n"
@@ -313,6 +313,9 @@ def test_an_item_dated_in_the_year_0_is_a_problem() -> None:
     assert parsed.problems == (
         "t.md:3: the item is dated in the year 0 (write its month as Mon YYYY, e.g. Mar 2024)",
     )
+    with pytest.raises(DigestError, match="not a digest issue: '0000-03'"):
+        store.check_name("0000-03")
+    assert store.check_name("0001-03") == "0001-03"
 
 
 HOSTILE_LINES = [
@@ -386,8 +389,8 @@ def seed(path: Path) -> str:
 def do_import(app: App, text: str, name: str, *, force: bool = False) -> store.ImportReport:
     parsed = parse_digest(text, app.config.sections, source="file.md")
     with app.write() as s:
-        plan = store.plan_import(s, parsed, name, app.config.sections, source="file.md")
-        return store.apply_import(s, plan, app.clock(), "ana", force=force)
+        plan = store.plan_import(s, parsed, name, app.config.sections, force=force, source="file.md")
+        return store.apply_import(s, plan, app.clock(), "ana")
 
 
 def rendered(app: App, name: str, template: str, notes: str) -> str:
@@ -545,6 +548,55 @@ def test_an_unmappable_heading_refuses_the_whole_import(project_app: App) -> Non
     assert counts(project_app) == before
 
 
+def test_the_same_link_that_is_not_http_twice_gets_two_candidates_once(project_app: App) -> None:
+    """The second candidate's entry key has a suffix and it has no canonical URL, so the plan never
+    found it again: every import of the file made one more candidate."""
+    line = "* A meetup (Dec 2022) `mailto:events@lab.test`: bring a laptop\n"
+    text = "## 1. Research\n### 1.1. CV\n" + line + line
+    first = do_import(project_app, text, "2022-12")
+    assert first.outcomes == ("created", "created")
+    before = counts(project_app)
+    again = do_import(project_app, text, "2022-12")
+    assert again.outcomes == ("unchanged", "unchanged")
+    assert counts(project_app) == before
+
+
+def test_a_link_too_long_to_store_is_refused_before_anything_is_written(project_app: App) -> None:
+    """On PostgreSQL a key of more than 2,704 bytes does not fit a btree index entry: this import
+    failed with ProgramLimitExceeded (index row size 3032) after the dry run had said yes."""
+    rng = random.Random(5)
+    path = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(3_000))
+    text = "## 1. Research\n### 1.1. CV\n* [Fine (Dec 2022)](https://a.test/ok)\n"
+    text += f"* [Long (Dec 2022)](https://a.test/{path})\n"
+    before = counts(project_app)
+    with pytest.raises(DigestError) as caught:
+        do_import(project_app, text, "2022-12")
+    assert "file.md:4: the link is 3,015 bytes long; at most 2,000 can be stored" in str(caught.value)
+    assert counts(project_app) == before
+
+
+def test_a_curator_name_too_long_to_store_is_refused(project_app: App) -> None:
+    """decided_by and promoted_by hold 200 characters: PostgreSQL raised DataError after the plan."""
+    parsed = parse_digest(
+        "## 1. Research\n### 1.1. CV\n* [A (Dec 2022)](https://a.test/a)\n", project_app.config.sections
+    )
+    before = counts(project_app)
+    too_long = pytest.raises(DigestError, match="the curator's name is 201 characters long; at most 200")
+    with too_long, project_app.write() as s:
+        plan = store.plan_import(s, parsed, "2022-12", project_app.config.sections)
+        store.apply_import(s, plan, NOW, "c" * 201)
+    assert counts(project_app) == before
+
+
+def test_many_problems_are_listed_up_to_twenty() -> None:
+    parsed = parse("## Research\n### CV\n" + "* [broken\n\n" * 30)
+    with pytest.raises(DigestError) as caught:
+        store.plan_import(None, parsed, "2024-03", TAXONOMY, source="t.md")  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert message.startswith("t.md: 30 problems, so nothing was imported")
+    assert message.count("\n  t.md:") == 20 and message.endswith("\n  ... and 10 more")
+
+
 def test_an_article_in_another_issue_gets_its_own_candidate_and_lint_says_so(project_app: App) -> None:
     text = seed(SEED_002)
     do_import(project_app, text, "2022-11")
@@ -647,7 +699,10 @@ def test_items_promoted_by_triage_are_kept_and_reordered_by_the_file(st: Stock) 
     )
     plan, report = import_into(st.app, text)
     assert [a.kind for a in plan.actions] == ["keep", "keep"]
-    assert (report.created, report.promoted, report.updated, report.unchanged) == (0, 0, 1, 1)
+    # Both are updated: the file's order gives each a position (the second one a note as well).
+    assert (report.created, report.promoted, report.updated, report.unchanged) == (0, 0, 2, 0)
+    _, again = import_into(st.app, text)
+    assert again.outcomes == ("unchanged", "unchanged")
     with st.app.read() as s:
         issue = store.load_issue(s, "2024-03", st.app.config)
     (items,) = [sub.items for section in issue.sections for sub in section.subsections]
