@@ -48,7 +48,7 @@ from typing import Literal
 import jinja2
 
 from aggregator.config import SectionConfig
-from aggregator.controls import find_controls, show_controls, strip_controls
+from aggregator.controls import CONTROLS, find_controls, show_controls, strip_controls
 from aggregator.errors import DigestError
 from aggregator.urls import is_http_url
 
@@ -621,20 +621,88 @@ class ParsedDigest:
     """The ``# `` title line's text, if any."""
 
 
-_HEADING = re.compile(r"(#{1,6})(?:[ \t]+(.*?))?[ \t]*")
+# Every pattern below runs in time linear in the line's length (no two adjacent parts can match the
+# same characters), so a hostile file cannot stall the import: the month and the plain item, which
+# would need such patterns, are found by the functions after them.
+_HEADING = re.compile(r"(#{1,6})(?:[ \t]+(.*))?")
 _NUMBERED = re.compile(r"(\d+(?:\.\d+)*)\.?[ \t]+(.+)")
 _ITEM = re.compile(r"([*+-])[ \t]+(?=\[)")
 _BULLET = re.compile(r"([ \t]+)([*+-])(?:[ \t]+(.*))?")
 _TOP_BULLET = re.compile(r"[*+-](?:[ \t]+|$)")
-_PLAIN_ITEM = re.compile(r"[*+-][ \t]+(?!\[)(.+?)[ \t]+(`+)(.+?)\2(.*)")
+_PLAIN_START = re.compile(r"[*+-][ \t]+(?!\[)")
+_BACKTICKS = re.compile(r"`+")
 _IMAGE = re.compile(r"[ \t]*!\[")
 _RULE = re.compile(r"[ \t]*([-*_])(?:[ \t]*\1){2,}[ \t]*")
-_MONTH = re.compile(
-    r"\((Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?[ \t]+(\d{4})(?:[ \t]*,[ \t]*(.*))?\)\s*$",
-    re.IGNORECASE,
+_MONTH_START = re.compile(
+    r"\((Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?[ \t]+(\d{4})", re.IGNORECASE
 )
 _UNESCAPE = re.compile(r"\\([\[\]\\`<])")
 _MAX_JOINED_LINES = 3
+_MAX_LINE = 20_000
+"""The longest line read, in characters (the seeds' longest is about 1,500)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Month:
+    """``(Mon YYYY[, Label])`` at the end of a link's text."""
+
+    start: int
+    """Where the ``(`` is."""
+    name: str
+    year: int
+    label: str | None
+
+
+def _find_month(text: str) -> _Month | None:
+    """The first ``(Mon YYYY)`` or ``(Mon YYYY, Label)`` that runs to the end of ``text``.
+
+    Trailing whitespace is allowed; a label runs to the last ``)``. Found without a pattern ending in
+    ``(.*)\\)$``, which would read the rest of the line again from every ``(``.
+    """
+    end = len(text.rstrip()) - 1
+    if end < 0 or text[end] != ")":
+        return None
+    for found in _MONTH_START.finditer(text, 0, end):
+        after = found.end()
+        if after == end:
+            return _Month(found.start(), found[1], int(found[2]), None)
+        while text[after] in " \t":  # the runs skipped for each "(" are apart: linear in all
+            after += 1
+        if text[after] == ",":
+            return _Month(found.start(), found[1], int(found[2]), text[after + 1 : end].lstrip(" \t"))
+    return None
+
+
+def _plain_item(line: str) -> tuple[str, str, str] | None:
+    """``* Title (Mon YYYY) `url`rest`` (how a link that is not http(s) is printed): (title, url, rest).
+
+    The code span is the first run of backticks after a space that is closed by the same run; its
+    content loses one space on each side when it has both (Markdown's rule).
+    """
+    start = _PLAIN_START.match(line)
+    if start is None:
+        return None
+    unclosed = len(line) + 1
+    for run in _BACKTICKS.finditer(line, start.end()):
+        title_end = run.start()
+        while title_end > start.end() and line[title_end - 1] in " \t":
+            title_end -= 1
+        if title_end == run.start() or title_end <= start.end():
+            continue  # the title must be followed by a space, and not be empty
+        if len(run[0]) >= unclosed:
+            continue  # a run as long as one that found no closing run after it finds none either
+        close = line.find(run[0], run.end() + 1)
+        if close < 0:
+            unclosed = len(run[0])
+            continue
+        code = line[run.end() : close]
+        if code.startswith(" ") and code.endswith(" ") and code.strip():
+            code = code[1:-1]
+        title = line[start.end() : title_end]
+        if not _find_month(title):
+            return None
+        return title, code, line[close + len(run[0]) :]
+    return None
 
 
 def _read_bracketed(text: str, start: int, open_: str, close: str) -> int | None:
@@ -752,6 +820,11 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
     - A heading that maps to no section, or to several, is a problem, and so is every item under it,
       an item before any ``### `` heading, or a line that starts like an item but is not one. Other text
       outside items is a warning.
+    - So is, wherever it is, a line holding a control or bidi-override character
+      (:data:`aggregator.controls.CONTROLS`; tabs are text) or longer than 20,000 characters, and an
+      item dated in the year 0.
+
+    Reading takes time linear in the text's length, whatever the text.
     """
     problems: list[str] = []
     warnings: list[str] = []
@@ -791,6 +864,23 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
 
     section_options = [(s.id, s.title, s.id) for s in taxonomy]
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for at, raw in enumerate(lines):
+        if len(raw) > _MAX_LINE:
+            problems.append(
+                f"{where(at + 1)}: the line is {len(raw):,} characters long; a digest's lines are at "
+                f"most {_MAX_LINE:,} (is this file a digest?)"
+            )
+            lines[at] = ""  # not read further: nothing in it is imported anyway
+            continue
+        controls = find_controls(raw)
+        if controls:
+            them = "them" if len(controls) > 1 else "it"
+            problems.append(
+                f"{where(at + 1)}: control character{'s' if len(controls) > 1 else ''} "
+                f"{', '.join(controls)} in the line, which a digest cannot hold (delete {them}; an "
+                f"editor or a copy and paste may have put {them} there)"
+            )
+            lines[at] = CONTROLS.sub("", raw)  # read on without them, to report what else is wrong
     index = 0
     while index < len(lines):
         raw = lines[index]
@@ -808,7 +898,7 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
         if heading:
             finish()
             level = len(heading[1])
-            heading_text = heading[2] or ""
+            heading_text = (heading[2] or "").rstrip(" \t")
             if level == 1:
                 if title is None:
                     title = heading_text
@@ -844,9 +934,7 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
             continue
 
         item_match = _ITEM.match(raw)
-        plain = None if item_match else _PLAIN_ITEM.fullmatch(raw)
-        if plain is not None and not _MONTH.search(plain[1]):
-            plain = None
+        plain = None if item_match else _plain_item(raw)
         if (item_match or plain) and not seen_section_heading:
             # The preface (it comes from feeds.yaml) may hold links; they are not items.
             warnings.append(
@@ -857,14 +945,9 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
         if item_match or plain:
             finish()
             body = raw[item_match.end() :] if item_match else ""
+            # "* Title (Mon YYYY) `url`" is how a link that is not http(s) is printed.
             parsed: tuple[str, str, str] | Literal["open", "no_url"] | None
-            if plain is not None:  # "* Title (Mon YYYY) `url`": how a link that is not http(s) is printed
-                code = plain[3]
-                if code.startswith(" ") and code.endswith(" ") and code.strip():
-                    code = code[1:-1]
-                parsed = (plain[1], code, plain[4])
-            else:
-                parsed = _read_link(body)
+            parsed = plain if plain is not None else _read_link(body)
             joined = 0
             while parsed in ("open", "no_url") and joined < _MAX_JOINED_LINES and index < len(lines):
                 following = lines[index]
@@ -886,6 +969,11 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
             if item is None:
                 problems.append(f"{where(number)}: the item has no title (write one inside the brackets)")
                 continue
+            if item[2] is not None and item[2].startswith("0000-"):
+                problems.append(
+                    f"{where(number)}: the item is dated in the year 0 (write its month as Mon YYYY, "
+                    "e.g. Mar 2024)"
+                )
             place: str | None
             if bad_heading is not None:
                 bad_heading.items.append(number)
@@ -987,14 +1075,14 @@ def _item_from_link(label_text: str, url: str) -> tuple[str, str, str | None, st
     text = _WS.sub(" ", label_text).strip()
     month: str | None = None
     label: str | None = None
-    found = _MONTH.search(text)
+    found = _find_month(text)
     if found:
-        month_index = [m.casefold() for m in MONTHS].index(found[1][:3].casefold()) + 1
-        month = f"{int(found[2]):04d}-{month_index:02d}"
-        label = found[3].strip() if found[3] is not None else None
+        month_index = [m.casefold() for m in MONTHS].index(found.name[:3].casefold()) + 1
+        month = f"{found.year:04d}-{month_index:02d}"
+        label = found.label.strip() if found.label is not None else None
         if label is not None:
             label = _UNESCAPE.sub(r"\1", label)
-        text = text[: found.start()].rstrip()
+        text = text[: found.start].rstrip()
     title = _UNESCAPE.sub(r"\1", text)
     if not title:
         return None

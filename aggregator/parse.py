@@ -205,8 +205,10 @@ def _repair_xml(text: str) -> tuple[bytes, int, list[str]]:
 
 
 _XML_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# In a JSON Feed's strings: what XML forbids, and the surrogates a \\uD800 escape leaves alone.
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# In a JSON Feed's strings, what no database stores: NUL (PostgreSQL refuses it) and the lone
+# surrogates a \\uD800 escape leaves (UTF-8 cannot encode them). Other control characters are
+# kept, as text; every front end shows them as escapes.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # An "&" that does not start one of XML's own references: a bare ampersand
 # ("?a=1&b=2") or an HTML entity such as &nbsp; -- the commonest XML errors in feeds.
 _NOT_XML_REFERENCE = r"&(?!(?:lt|gt|amp|quot|apos|#[0-9]+|#[xX][0-9A-Fa-f]+);)"
@@ -370,8 +372,8 @@ def _json_author(obj: dict[str, Any]) -> str | None:
 
 
 def _json_str(value: object) -> str | None:
-    """A JSON string as text we can store: what XML forbids removed, a lone surrogate (``\\ud800``,
-    which no database can encode) replaced by U+FFFD; None for anything else or empty."""
+    """A JSON string as text we can store: NUL removed, a lone surrogate (``\\ud800``, which no
+    database can encode) replaced by U+FFFD; None for anything else or empty."""
     if not isinstance(value, str) or not value:
         return None
     return _UNSTORABLE.sub(_storable, value) if _UNSTORABLE.search(value) else value
