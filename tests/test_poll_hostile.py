@@ -157,3 +157,27 @@ def test_nul_and_lone_surrogates_in_a_json_feed_are_stored_on_every_database(
 
     assert (result.outcome, result.new) == ("new", 1)
     assert (title, content, url) == ("NUL and \ufffd", "xy", "http://x.test/a\ufffd")
+
+
+def test_entries_with_huge_ids_links_and_titles_are_stored_without_failing_their_batch(
+    tmp_path: Path, database_url: str, server: FixtureServer
+) -> None:
+    # PostgreSQL indexes refuse a key over about 2,700 bytes, and its full-text
+    # vector one over 1 MB; one such entry must not fail the write of every feed in its batch.
+    base = server.base_url
+    rng = random.Random(12)
+    long = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(5000))  # incompressible
+    huge_title = " ".join("".join(rng.choice("abcdefghij") for _ in range(6)) for _ in range(200_000))
+    items = (
+        f"<item><guid isPermaLink='false'>{long}</guid><title>Long id</title><link>{base}/a</link></item>"
+        f"<item><title>Long link</title><link>{base}/{long}</link></item>"
+        f"<item><guid>t</guid><title>{huge_title}</title><link>{base}/t</link></item>"
+    )
+    body = HEAD + items.encode() + b"</channel></rss>"
+    server.route("/long.xml", Response(body=body, headers=RSS))
+    feeds = [("long", server.url("/long.xml")), innocent(server, "fine", 1, 0.0)]
+
+    got = results(make(tmp_path, database_url, feeds))
+
+    assert (got["long"].outcome, got["long"].new) == ("new", 3), got["long"].error
+    assert (got["fine"].outcome, got["fine"].new) == ("new", 3)
