@@ -17,6 +17,14 @@ from aggregator.urls import canonical_url, is_http_url
 
 DateSource = Literal["published", "updated", "first_seen"]
 
+#: The longest entry key and canonical URL stored as they are. Both are indexed,
+#: and PostgreSQL refuses an index entry over about 2,700 bytes: the whole batch
+#: of feeds being written would fail with it. A longer key is stored as its hash
+#: (stable from poll to poll); a longer URL gets no canonical form (no grouping).
+MAX_KEY_BYTES = 1000
+#: The longest title kept; a real one is a line, a hostile one megabytes.
+MAX_TITLE_CHARS = 1000
+
 #: How far past ``now`` a feed's date may be before it is clamped (clock skew
 #: between the publisher and us is normal; a post dated next year is not).
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -86,17 +94,29 @@ def content_hash(entry: ParsedEntry) -> str:
     return h.hexdigest()
 
 
+def stored_key(key: str) -> str:
+    """An entry's key as stored: as it is, or ``sha256:`` and its hash when longer than MAX_KEY_BYTES."""
+    data = key.encode("utf-8", "surrogatepass")
+    return key if len(data) <= MAX_KEY_BYTES else "sha256:" + hashlib.sha256(data).hexdigest()
+
+
 def entry_record(entry: ParsedEntry, *, feed_language: str | None, now: datetime) -> EntryRecord:
     published_at, source = publication_date(entry, now)
     # The display URL stays as published, whatever its scheme (the digest's
     # lint flags non-http links); only http(s) links get a canonical form.
     link = entry.link
+    canonical = canonical_url(link) if link and is_http_url(link) else None
+    if canonical is not None and len(canonical.encode("utf-8")) > MAX_KEY_BYTES:
+        canonical = None
+    title = entry.title
+    if len(title) > MAX_TITLE_CHARS:
+        title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
     return EntryRecord(
-        key=entry.key,
+        key=stored_key(entry.key),
         guid=entry.guid,
         url=link,
-        canonical_url=canonical_url(link) if link and is_http_url(link) else None,
-        title=entry.title,
+        canonical_url=canonical,
+        title=title,
         author=entry.author,
         summary=entry.summary,
         content=entry.content,
@@ -123,9 +143,10 @@ def plan_entries(
     unchanged: list[str] = []
     language = parsed.language or feed_language
     for entry in parsed.entries:
-        old_hash = existing.get(entry.key)
+        key = stored_key(entry.key)
+        old_hash = existing.get(key)
         if old_hash is not None and old_hash == content_hash(entry):
-            unchanged.append(entry.key)
+            unchanged.append(key)
             continue
         record = entry_record(entry, feed_language=language, now=now)
         (new if old_hash is None else changed).append(record)

@@ -10,13 +10,17 @@ the order is exactly what the curator sees; an item promoted later has no positi
 of an ordered subsection, or takes its date's place in one nobody has ordered.
 
 **Rendering** (:func:`render`) goes through Jinja2 templates with autoescaping off (the output is
-Markdown, not HTML); the Markdown escaping is done by the filters below, so every link stays a link:
+Markdown, not HTML); the Markdown escaping is done by the filters below, so every link stays a link.
+No control or bidi-override character (:data:`aggregator.controls.CONTROLS`: ESC, C1, U+202E...)
+reaches the Markdown: the filters remove them from text before escaping it, ``md_url``
+percent-encodes them, and whatever a curator's template prints raw loses them at the end;
+``digest lint`` reports the items whose title, label or notes hold any (``control_characters``).
 
 - ``md_text``: whitespace runs and newlines folded to one space; ``[`` and ``]`` escaped (Markdown such
   as ``*Data2vec 2.0*`` or ``**Renate**`` kept); ``<`` escaped where it would open a tag or an autolink;
   backticks escaped when they are unbalanced (a code span would swallow the link's end);
-- ``md_url``: tabs and newlines removed, spaces, ``(``, ``)``, ``\\`` and control characters
-  percent-encoded;
+- ``md_url``: tabs and newlines removed, spaces, ``(``, ``)``, ``\\``, control and bidi-override
+  characters percent-encoded (as UTF-8);
 - ``link(text, url)``: ``[text](url)`` for an http(s) URL; anything else is printed as plain text in a
   code span after the text, never as a link (``digest lint`` reports it);
 - ``headline(item, hide_labels)``: ``Title (Mon YYYY, Label)``, the label left out with its comma when it
@@ -44,6 +48,7 @@ from typing import Literal
 import jinja2
 
 from aggregator.config import SectionConfig
+from aggregator.controls import CONTROLS, find_controls, show_controls, strip_controls
 from aggregator.errors import DigestError
 from aggregator.urls import is_http_url
 
@@ -262,7 +267,7 @@ def build_digest(
 _WS = re.compile(r"\s+")
 _BRACKET = re.compile(r"(\\*)([\[\]])")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
-_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f()\\]")
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f\u202a-\u202e\u2066-\u2069()\\]")
 _URL_DROP = re.compile(r"[\t\r\n]")
 
 
@@ -274,8 +279,10 @@ def _escape_bracket(match: re.Match[str]) -> str:
 
 
 def md_text(text: str) -> str:
-    """Text for a link's label or a heading: one line, brackets escaped, the curator's Markdown kept."""
-    out = _WS.sub(" ", text).strip()
+    """Text for a link's label or a heading: one line, brackets escaped, the curator's Markdown kept,
+    no control or bidi-override characters."""
+    # Controls go before the escaping reads the text: "<\x00script>" must not become a tag after it.
+    out = strip_controls(_WS.sub(" ", text)).strip()
     out = _BRACKET.sub(_escape_bracket, out)
     out = _TAG_START.sub(r"\\<", out)
     if out.count("`") % 2 == 1:
@@ -287,13 +294,18 @@ def md_text(text: str) -> str:
 
 
 def md_url(url: str) -> str:
-    """A URL safe inside ``(...)``: spaces, parentheses, backslashes and controls percent-encoded."""
+    """A URL safe inside ``(...)``: spaces, parentheses, backslashes, control and bidi-override characters
+    percent-encoded (a U+202E in a link stays where it was, as ``%E2%80%AE``, and reorders nothing)."""
     cleaned = _URL_DROP.sub("", url.strip())
-    return _URL_UNSAFE.sub(lambda m: f"%{ord(m[0]):02X}", cleaned)
+    return _URL_UNSAFE.sub(_percent, cleaned)
+
+
+def _percent(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match[0].encode("utf-8"))
 
 
 def _code_span(text: str) -> str:
-    text = _URL_DROP.sub("", text.strip())
+    text = strip_controls(_URL_DROP.sub("", text.strip()))
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
@@ -321,19 +333,20 @@ def headline(item: DigestItem, hide_labels: bool = False) -> str:
 
 
 def _note(text: str, indent: str = "") -> str:
-    """A note as written, its further lines indented to stay inside its bullet."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """A note as written, its further lines indented to stay inside its bullet; no control characters."""
+    lines = strip_controls(text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
     return ("\n" + indent).join(lines)
 
 
 def _block(text: str) -> str:
     """Verbatim Markdown ending with exactly one newline (the preface)."""
+    text = strip_controls(text)
     return text.rstrip("\n") + "\n" if text.strip() else ""
 
 
 def _yaml_str(text: str) -> str:
     """A double-quoted YAML scalar (front matter)."""
-    out = _WS.sub(" ", text).strip().replace("\\", "\\\\").replace('"', '\\"')
+    out = strip_controls(_WS.sub(" ", text)).strip().replace("\\", "\\\\").replace('"', '\\"')
     return f'"{out}"'
 
 
@@ -400,7 +413,9 @@ def render(digest: Digest, template: str | Path = "summary", *, notes: NotesStyl
         raise DigestError(f"unknown notes style {notes!r} (use nested or inline)")
     try:
         compiled = _template(template)
-        return compiled.render(digest=digest, notes=notes, numbers=digest.numbers())
+        # The filters clean what they print; this catches what a template prints raw
+        # (``{{ item.title }}`` in a curator's copy, an image line, a section title from feeds.yaml).
+        return strip_controls(compiled.render(digest=digest, notes=notes, numbers=digest.numbers()))
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or exc.name or str(template)
         raise DigestError(f"{where}:{exc.lineno}: {exc.message} (fix the template)") from None
@@ -422,16 +437,20 @@ class LintItem:
     issue: str
     section: str
     title: str
+    """The title printed (the curator's override, else the article's)."""
     url: str | None
     canonical_url: str | None
     group_id: int | None
     dated: bool
     """False when the article's date is only the day we first saw it and the curator set no month."""
+    label: str = ""
+    """The label printed (the curator's override, else the feed's)."""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class LintFinding:
-    kind: Literal["duplicate", "other_issue", "no_date", "not_http", "unknown_section"]
+    kind: Literal["duplicate", "other_issue", "no_date", "not_http", "unknown_section", "control_characters"]
     message: str
     ids: tuple[int, ...]
 
@@ -441,7 +460,9 @@ def lint_findings(
 ) -> list[LintFinding]:
     """Problems of issue ``issue``: the same article twice (by canonical URL or group), an article also
     in another issue (``others``: items of other issues sharing a URL or group), items without a date,
-    links that are not http(s), and items in a section feeds.yaml no longer has.
+    links that are not http(s), items in a section feeds.yaml no longer has, and titles, labels or notes
+    holding control or bidi-override characters (left out of the rendered digest; a U+202E may be a
+    spoof, so a curator looks before publishing).
     """
     findings: list[LintFinding] = []
     known = set(known_sections)
@@ -527,7 +548,40 @@ def lint_findings(
                     (item.id,),
                 )
             )
+        controls = _controls_finding(issue, item)
+        if controls is not None:
+            findings.append(controls)
     return findings
+
+
+def _controls_finding(issue: str, item: LintItem) -> LintFinding | None:
+    """The ``control_characters`` finding of an item, naming each field, its characters and the fix."""
+    fields = [
+        (name, found)
+        for name, found in (
+            ("title", find_controls(item.title)),
+            ("label", find_controls(item.label)),
+            ("notes", list(dict.fromkeys(code for note in item.notes for code in find_controls(note)))),
+        )
+        if found
+    ]
+    if not fields:
+        return None
+    where = ", ".join(f"{name} ({' '.join(found)})" for name, found in fields)
+    promote = f"aggregator promote {item.id} --digest {issue} --section {item.section}"
+    fixes = {
+        "title": f"a clean title with `{promote} --title '...'`",
+        "label": f"a clean label with `{promote} --label '...'` (or correct the feed's label in feeds.yaml)",
+        "notes": f"clean notes with `aggregator note {item.id} --replace '...'` (then add any others)",
+    }
+    return LintFinding(
+        "control_characters",
+        f"candidate {item.id} ({_short(show_controls(item.title))}) has control or bidi-override characters "
+        f"in its {where}; the digest leaves them out, but a U+202E can make a title read backwards, so "
+        f"look at it (`aggregator show {item.id}`), then print "
+        + "; ".join(fixes[name] for name, _ in fields),
+        (item.id,),
+    )
 
 
 def _short(title: str, width: int = 60) -> str:
@@ -567,20 +621,88 @@ class ParsedDigest:
     """The ``# `` title line's text, if any."""
 
 
-_HEADING = re.compile(r"(#{1,6})(?:[ \t]+(.*?))?[ \t]*")
+# Every pattern below runs in time linear in the line's length (no two adjacent parts can match the
+# same characters), so a hostile file cannot stall the import: the month and the plain item, which
+# would need such patterns, are found by the functions after them.
+_HEADING = re.compile(r"(#{1,6})(?:[ \t]+(.*))?")
 _NUMBERED = re.compile(r"(\d+(?:\.\d+)*)\.?[ \t]+(.+)")
 _ITEM = re.compile(r"([*+-])[ \t]+(?=\[)")
 _BULLET = re.compile(r"([ \t]+)([*+-])(?:[ \t]+(.*))?")
 _TOP_BULLET = re.compile(r"[*+-](?:[ \t]+|$)")
-_PLAIN_ITEM = re.compile(r"[*+-][ \t]+(?!\[)(.+?)[ \t]+(`+)(.+?)\2(.*)")
+_PLAIN_START = re.compile(r"[*+-][ \t]+(?!\[)")
+_BACKTICKS = re.compile(r"`+")
 _IMAGE = re.compile(r"[ \t]*!\[")
 _RULE = re.compile(r"[ \t]*([-*_])(?:[ \t]*\1){2,}[ \t]*")
-_MONTH = re.compile(
-    r"\((Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?[ \t]+(\d{4})(?:[ \t]*,[ \t]*(.*))?\)\s*$",
-    re.IGNORECASE,
+_MONTH_START = re.compile(
+    r"\((Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?[ \t]+(\d{4})", re.IGNORECASE
 )
 _UNESCAPE = re.compile(r"\\([\[\]\\`<])")
 _MAX_JOINED_LINES = 3
+_MAX_LINE = 20_000
+"""The longest line read, in characters (the seeds' longest is about 1,500)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Month:
+    """``(Mon YYYY[, Label])`` at the end of a link's text."""
+
+    start: int
+    """Where the ``(`` is."""
+    name: str
+    year: int
+    label: str | None
+
+
+def _find_month(text: str) -> _Month | None:
+    """The first ``(Mon YYYY)`` or ``(Mon YYYY, Label)`` that runs to the end of ``text``.
+
+    Trailing whitespace is allowed; a label runs to the last ``)``. Found without a pattern ending in
+    ``(.*)\\)$``, which would read the rest of the line again from every ``(``.
+    """
+    end = len(text.rstrip()) - 1
+    if end < 0 or text[end] != ")":
+        return None
+    for found in _MONTH_START.finditer(text, 0, end):
+        after = found.end()
+        if after == end:
+            return _Month(found.start(), found[1], int(found[2]), None)
+        while text[after] in " \t":  # the runs skipped for each "(" are apart: linear in all
+            after += 1
+        if text[after] == ",":
+            return _Month(found.start(), found[1], int(found[2]), text[after + 1 : end].lstrip(" \t"))
+    return None
+
+
+def _plain_item(line: str) -> tuple[str, str, str] | None:
+    """``* Title (Mon YYYY) `url`rest`` (how a link that is not http(s) is printed): (title, url, rest).
+
+    The code span is the first run of backticks after a space that is closed by the same run; its
+    content loses one space on each side when it has both (Markdown's rule).
+    """
+    start = _PLAIN_START.match(line)
+    if start is None:
+        return None
+    unclosed = len(line) + 1
+    for run in _BACKTICKS.finditer(line, start.end()):
+        title_end = run.start()
+        while title_end > start.end() and line[title_end - 1] in " \t":
+            title_end -= 1
+        if title_end == run.start() or title_end <= start.end():
+            continue  # the title must be followed by a space, and not be empty
+        if len(run[0]) >= unclosed:
+            continue  # a run as long as one that found no closing run after it finds none either
+        close = line.find(run[0], run.end() + 1)
+        if close < 0:
+            unclosed = len(run[0])
+            continue
+        code = line[run.end() : close]
+        if code.startswith(" ") and code.endswith(" ") and code.strip():
+            code = code[1:-1]
+        title = line[start.end() : title_end]
+        if not _find_month(title):
+            return None
+        return title, code, line[close + len(run[0]) :]
+    return None
 
 
 def _read_bracketed(text: str, start: int, open_: str, close: str) -> int | None:
@@ -698,6 +820,11 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
     - A heading that maps to no section, or to several, is a problem, and so is every item under it,
       an item before any ``### `` heading, or a line that starts like an item but is not one. Other text
       outside items is a warning.
+    - So is, wherever it is, a line holding a control or bidi-override character
+      (:data:`aggregator.controls.CONTROLS`; tabs are text) or longer than 20,000 characters, and an
+      item dated in the year 0.
+
+    Reading takes time linear in the text's length, whatever the text.
     """
     problems: list[str] = []
     warnings: list[str] = []
@@ -737,6 +864,23 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
 
     section_options = [(s.id, s.title, s.id) for s in taxonomy]
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for at, raw in enumerate(lines):
+        if len(raw) > _MAX_LINE:
+            problems.append(
+                f"{where(at + 1)}: the line is {len(raw):,} characters long; a digest's lines are at "
+                f"most {_MAX_LINE:,} (is this file a digest?)"
+            )
+            lines[at] = ""  # not read further: nothing in it is imported anyway
+            continue
+        controls = find_controls(raw)
+        if controls:
+            them = "them" if len(controls) > 1 else "it"
+            problems.append(
+                f"{where(at + 1)}: control character{'s' if len(controls) > 1 else ''} "
+                f"{', '.join(controls)} in the line, which a digest cannot hold (delete {them}; an "
+                f"editor or a copy and paste may have put {them} there)"
+            )
+            lines[at] = CONTROLS.sub("", raw)  # read on without them, to report what else is wrong
     index = 0
     while index < len(lines):
         raw = lines[index]
@@ -754,7 +898,7 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
         if heading:
             finish()
             level = len(heading[1])
-            heading_text = heading[2] or ""
+            heading_text = (heading[2] or "").rstrip(" \t")
             if level == 1:
                 if title is None:
                     title = heading_text
@@ -790,9 +934,7 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
             continue
 
         item_match = _ITEM.match(raw)
-        plain = None if item_match else _PLAIN_ITEM.fullmatch(raw)
-        if plain is not None and not _MONTH.search(plain[1]):
-            plain = None
+        plain = None if item_match else _plain_item(raw)
         if (item_match or plain) and not seen_section_heading:
             # The preface (it comes from feeds.yaml) may hold links; they are not items.
             warnings.append(
@@ -803,14 +945,9 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
         if item_match or plain:
             finish()
             body = raw[item_match.end() :] if item_match else ""
+            # "* Title (Mon YYYY) `url`" is how a link that is not http(s) is printed.
             parsed: tuple[str, str, str] | Literal["open", "no_url"] | None
-            if plain is not None:  # "* Title (Mon YYYY) `url`": how a link that is not http(s) is printed
-                code = plain[3]
-                if code.startswith(" ") and code.endswith(" ") and code.strip():
-                    code = code[1:-1]
-                parsed = (plain[1], code, plain[4])
-            else:
-                parsed = _read_link(body)
+            parsed = plain if plain is not None else _read_link(body)
             joined = 0
             while parsed in ("open", "no_url") and joined < _MAX_JOINED_LINES and index < len(lines):
                 following = lines[index]
@@ -832,6 +969,11 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
             if item is None:
                 problems.append(f"{where(number)}: the item has no title (write one inside the brackets)")
                 continue
+            if item[2] is not None and item[2].startswith("0000-"):
+                problems.append(
+                    f"{where(number)}: the item is dated in the year 0 (write its month as Mon YYYY, "
+                    "e.g. Mar 2024)"
+                )
             place: str | None
             if bad_heading is not None:
                 bad_heading.items.append(number)
@@ -933,14 +1075,14 @@ def _item_from_link(label_text: str, url: str) -> tuple[str, str, str | None, st
     text = _WS.sub(" ", label_text).strip()
     month: str | None = None
     label: str | None = None
-    found = _MONTH.search(text)
+    found = _find_month(text)
     if found:
-        month_index = [m.casefold() for m in MONTHS].index(found[1][:3].casefold()) + 1
-        month = f"{int(found[2]):04d}-{month_index:02d}"
-        label = found[3].strip() if found[3] is not None else None
+        month_index = [m.casefold() for m in MONTHS].index(found.name[:3].casefold()) + 1
+        month = f"{found.year:04d}-{month_index:02d}"
+        label = found.label.strip() if found.label is not None else None
         if label is not None:
             label = _UNESCAPE.sub(r"\1", label)
-        text = text[: found.start()].rstrip()
+        text = text[: found.start].rstrip()
     title = _UNESCAPE.sub(r"\1", text)
     if not title:
         return None

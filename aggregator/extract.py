@@ -166,8 +166,9 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
     the bytes cleanly: a declaration whose strict decoding fails, that reads
     valid UTF-8 (with non-ASCII in it) as something else, or whose result
     charset-normalizer rates as a mess (mojibake) is passed over. Without a
-    usable declaration: UTF-8 when the bytes are valid UTF-8, else
-    charset-normalizer's detection, else UTF-8 with replacement characters.
+    usable declaration: UTF-8 when the bytes are valid UTF-8, else windows-1252
+    when it reads them cleanly (as browsers do), else charset-normalizer's
+    detection, else UTF-8 with replacement characters.
     Legacy encodings are read as the supersets browsers use (EUC-KR as cp949,
     Shift_JIS as cp932, GB2312 as GB18030, Latin-1 as windows-1252), and a
     ``<meta>`` claiming UTF-16 on ASCII-compatible bytes means UTF-8.
@@ -185,6 +186,12 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
             return text, codec
     if utf8 is not None:
         return utf8, "utf-8"
+    # What browsers fall back to for most of the world (the HTML standard's
+    # default for pages that declare nothing usable), when it reads the bytes
+    # cleanly: a detector guessing among the single-byte Latin codepages from a
+    # few accented letters reads "naïve" as windows-1250's "naďve".
+    if (text := _decode_declared(body, "cp1252", None)) is not None:
+        return text, "cp1252"
     best = from_bytes(body).best()
     detected = _codec(best.encoding, from_meta=False) if best is not None else None
     if detected is not None:

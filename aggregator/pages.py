@@ -105,18 +105,22 @@ class Extractor:
     async def _extract(
         self, job: ExtractJob, body: bytes, url: str, headers: Mapping[str, str], now: datetime
     ) -> PageText:
+        status: ExtractStatus
         try:
             return await self._pool.run(
                 extract_page, body, url=url, content_type=headers.get("content-type"), now=now,
                 language=job.language,
             )  # fmt: skip
         except JobTimeout:
-            reason = f"extraction took longer than {self._pool.timeout:g} s; page skipped"
-            return PageText.flagged("timeout", reason)
+            status, reason = "timeout", f"extraction took longer than {self._pool.timeout:g} s; page skipped"
         except MemoryError:
-            return PageText.flagged("error", "extraction ran out of its memory limit; page skipped")
+            limit = (self._pool.memory_limit or 0) // (1024 * 1024)
+            status, reason = "error", f"extraction needed more than the {limit} MiB it may use; page skipped"
         except JobCrashed as exc:
-            return PageText.flagged("error", f"extraction crashed: {exc}")
+            status, reason = "error", f"extraction crashed: {exc}"
+        # One line per page, whatever the worker itself printed (that goes to the debug log).
+        log.warning("extracting candidate %d (%s): %s", job.candidate_id, url, reason)
+        return PageText.flagged(status, reason)
 
     async def _challenge(self, exc: HTTPStatusError, body: bytes) -> str | None:
         """Why an error answer's page is a bot wall, or None for a plain error."""

@@ -3,9 +3,13 @@
 No I/O and no clock: dates are reported as the feed gives them (fallbacks and
 clamping are decided later, with ``now``, in ``decide.py``)::
 
-    body ─> gunzip? ─┬─> JSON Feed reader ───────────────────────────────────────────┐
-                     └─> decode ─> repair ─┬─> lxml + feedparser's handlers (fast path) ─┤
-                                           └─> feedparser (no sanitising) ───────────────┴─> ParsedFeed
+    body ─> gunzip? ─┬─> JSON Feed reader ───────────────────────────────────────────────┐
+                     └─> tags ─> decode ─> repair ─┬─> lxml + feedparser's handlers ──────────┤
+                                                   └─> depth ─> feedparser (no sanitising) ───┴─> ParsedFeed
+
+A document with absurd structure (more tags or deeper nesting than any feed)
+is refused before the expensive parse (:mod:`aggregator.feedshape`), and a
+gzip-compressed body is inflated only up to the same cap as the HTTP body.
 
 Feed HTML is never rendered by this product, so feedparser runs with
 ``sanitize_html=False`` and ``resolve_relative_uris=False``: those two passes
@@ -44,6 +48,7 @@ from typing import Any
 import feedparser
 
 from aggregator.errors import ParseError
+from aggregator.feedshape import check_depth, check_tag_count
 from aggregator.feedtext import (
     TITLE_EXCERPT_CHARS,
     UNTITLED,
@@ -64,8 +69,9 @@ from aggregator.urls import resolve_url
 
 __all__ = ["TITLE_EXCERPT_CHARS", "UNTITLED", "parse_date", "parse_feed", "plain_text"]
 
-MAX_GUNZIPPED_BYTES = 64 * 1024 * 1024
-"""A body that is itself gzip-compressed (a .xml.gz served as is) may expand to this much."""
+MAX_GUNZIPPED_BYTES = 10 * 1024 * 1024
+"""A body that is itself gzip-compressed (a .xml.gz served as is) may expand to this much unless the
+caller gives its own cap (the poll gives ``fetch.max_body_bytes``, the cap on every body)."""
 
 _JSON_TYPES = frozenset({"application/feed+json", "application/json"})
 
@@ -80,12 +86,15 @@ def parse_feed(
     url: str,
     content_type: str | None = None,
     headers: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
 ) -> ParsedFeed:
     """Parse an RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed 1.0/1.1 document.
 
     ``url`` is the final URL the body came from (after redirects): relative links
     are resolved against it and it names the feed in errors. ``content_type``
-    defaults to the ``Content-Type`` in ``headers``.
+    defaults to the ``Content-Type`` in ``headers``. ``max_bytes`` caps a body
+    that is itself gzip-compressed once inflated (default
+    :data:`MAX_GUNZIPPED_BYTES`), as the fetcher caps every body.
 
     Raises :class:`ParseError` when the body holds nothing feed-like, and also
     when feedparser itself fails on an odd document (it raises KeyError or
@@ -93,9 +102,11 @@ def parse_feed(
     never a crash of the poll.
     """
     try:
-        return _parse_feed(body, url=url, content_type=content_type, headers=headers)
+        return _parse_feed(body, url=url, content_type=content_type, headers=headers, max_bytes=max_bytes)
     except ParseError:
         raise
+    except RecursionError:  # JSON nested thousands deep
+        raise ParseError(url, "not parsed: the document is nested too deeply to read") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, LookupError) as exc:
         raise ParseError(
             url, f"the feed parser failed on this document ({type(exc).__name__}: {exc}); check the feed"
@@ -109,6 +120,7 @@ def _parse_feed(
     content_type: str | None = None,
     headers: Mapping[str, str] | None = None,
     fast: bool = True,
+    max_bytes: int | None = None,
 ) -> ParsedFeed:
     """:func:`parse_feed`; ``fast=False`` always uses feedparser for XML (for comparisons)."""
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
@@ -116,7 +128,7 @@ def _parse_feed(
         content_type = lowered.get("content-type")
     mime, charset = _split_content_type(content_type)
     if body[:2] == b"\x1f\x8b":
-        body = _gunzip(body, url)
+        body = _gunzip(body, url, MAX_GUNZIPPED_BYTES if max_bytes is None else max_bytes)
     start = _peek(body)
     if not start:
         raise ParseError(url, "empty response body: the server sent no document; check the feed URL")
@@ -133,12 +145,14 @@ def _parse_feed(
 def _parse_xml_feed(
     body: bytes, *, url: str, mime: str, charset: str | None, http_language: str | None, fast: bool
 ) -> ParsedFeed:
+    check_tag_count(body, url)
     text = _decode(body, charset, _xml_declared_encoding(body))
     xml, line_offset, warnings = _repair_xml(text)
     if fast:
         parsed = parse_fast(xml, url=url, http_language=http_language, warnings=warnings)
         if parsed is not None:
             return parsed
+    check_depth(xml, url)
     response_headers = {"content-type": "application/xml; charset=utf-8"}
     if b"xml:base" in xml:
         # feedparser scopes xml:base correctly only under an absolute base: without
@@ -191,6 +205,10 @@ def _repair_xml(text: str) -> tuple[bytes, int, list[str]]:
 
 
 _XML_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# In a JSON Feed's strings, what no database stores: NUL (PostgreSQL refuses it) and the lone
+# surrogates a \\uD800 escape leaves (UTF-8 cannot encode them). Other control characters are
+# kept, as text; every front end shows them as escapes.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # An "&" that does not start one of XML's own references: a bare ampersand
 # ("?a=1&b=2") or an HTML entity such as &nbsp; -- the commonest XML errors in feeds.
 _NOT_XML_REFERENCE = r"&(?!(?:lt|gt|amp|quot|apos|#[0-9]+|#[xX][0-9A-Fa-f]+);)"
@@ -302,7 +320,11 @@ def _json_entry(
     item: dict[str, Any], *, url: str, feed_author: str | None, feed_language: str | None
 ) -> ParsedEntry:
     raw_id = item.get("id")
-    guid = str(raw_id).strip() if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else ""
+    guid = (
+        (_json_str(str(raw_id)) or "").strip()
+        if isinstance(raw_id, str | int) and not isinstance(raw_id, bool)
+        else ""
+    )
     link = absolute_link(url, _json_str(item.get("url"))) or absolute_link(
         url, _json_str(item.get("external_url"))
     )
@@ -316,7 +338,7 @@ def _json_entry(
     title = title or excerpt(summary or content) or UNTITLED
     raw_tags = item.get("tags")
     tags = (
-        (plain_text(tag, html=False) for tag in raw_tags if isinstance(tag, str))
+        (plain_text(_json_str(tag) or "", html=False) for tag in raw_tags)
         if isinstance(raw_tags, list)
         else ()
     )
@@ -350,7 +372,15 @@ def _json_author(obj: dict[str, Any]) -> str | None:
 
 
 def _json_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """A JSON string as text we can store: NUL removed, a lone surrogate (``\\ud800``, which no
+    database can encode) replaced by U+FFFD; None for anything else or empty."""
+    if not isinstance(value, str) or not value:
+        return None
+    return _UNSTORABLE.sub(_storable, value) if _UNSTORABLE.search(value) else value
+
+
+def _storable(match: re.Match[str]) -> str:
+    return "\ufffd" if "\ud800" <= match.group() <= "\udfff" else ""
 
 
 # -- bytes to text -------------------------------------------------------------
@@ -465,15 +495,19 @@ def _peek(body: bytes) -> str:
     return head.decode("latin-1").lstrip()
 
 
-def _gunzip(body: bytes, url: str) -> bytes:
+def _gunzip(body: bytes, url: str, max_bytes: int = MAX_GUNZIPPED_BYTES) -> bytes:
+    """The first gzip member of ``body``, refused when it inflates past ``max_bytes``."""
     decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
-        data = decompressor.decompress(body, MAX_GUNZIPPED_BYTES)
+        data = decompressor.decompress(body, max_bytes)
     except zlib.error as exc:
         raise ParseError(url, f"not a feed: a damaged gzip body ({exc})") from None
     if not data and not decompressor.eof:
         raise ParseError(url, "not a feed: a damaged gzip body (it ends before any data)")
-    if decompressor.unconsumed_tail:
-        limit = MAX_GUNZIPPED_BYTES // (1024 * 1024)
-        raise ParseError(url, f"not a feed: the gzip-compressed body expands past {limit} MiB")
+    if decompressor.unconsumed_tail or (not decompressor.eof and decompressor.decompress(b"", 1)):
+        raise ParseError(url, f"not a feed: the gzip-compressed body expands past {_size(max_bytes)}")
     return data
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 and n % (1024 * 1024) == 0 else f"{n:,} bytes"

@@ -109,9 +109,11 @@ def terms(text: str) -> list[str]:
 def document(title: str, text: str | None = None) -> str:
     """What the database indexes for a title and its text: each term once, space-separated.
 
-    Only the first :data:`MAX_TEXT_CHARS` characters of ``text`` count, and no
-    term longer than :data:`MAX_TERM_CHARS`.
+    Only the first :data:`MAX_TEXT_CHARS` characters of ``title`` and of ``text``
+    count, and no term longer than :data:`MAX_TERM_CHARS` (PostgreSQL's text search
+    vector holds at most 1 MB).
     """
+    title = title[:MAX_TEXT_CHARS]
     body = f"{title}\n{text[:MAX_TEXT_CHARS]}" if text else title
     return " ".join(t for t in dict.fromkeys(terms(body)) if len(t) <= MAX_TERM_CHARS)
 

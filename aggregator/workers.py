@@ -2,15 +2,22 @@
 
     submit(fn, *args) ─> job queue ─> one driver thread per worker ─pipe─> worker (runs a job, holds the next)
                                        │ answer within the limit: the result or the exception
-                                       └ no answer in time / worker died: kill, restart,
-                                         JobTimeout/JobCrashed; the job it held goes to the replacement
+                                       └ no answer in time / worker died / MemoryError: kill, restart,
+                                         JobTimeout/JobCrashed/MemoryError; the job it held goes to the
+                                         replacement
 
 ``concurrent.futures.ProcessPoolExecutor`` cannot stop a running task, so one
 pathological input (megabytes of nested markup) would hold a worker forever
 and a crash would break the whole pool. Here a job that passes its limit has
 its worker killed and replaced, a worker that dies costs only its own job, and
 each worker runs under an address-space limit (``RLIMIT_AS``) so a runaway
-job fails with MemoryError instead of taking the machine's memory.
+job fails with MemoryError instead of taking the machine's memory; its worker
+is replaced then too, so the next job starts on a clean heap.
+
+Workers die with the program, however it ends (SIGKILL included): the kernel
+kills them when their parent dies (Linux), and each leaves as soon as its pipe
+to the parent closes. What a worker prints on stderr goes to the program's log
+(debug), never to the person at the terminal.
 
 Functions and arguments cross the pipe by pickle: ``fn`` must be importable
 at module level, from a module other than ``__main__``. A worker is a fresh
@@ -31,6 +38,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -56,6 +64,11 @@ class JobCrashed(Exception):
 
 
 _STOP = None
+#: What a worker says as it starts a job: the job's time limit counts from it,
+#: not from when it was sent (a new worker first boots and imports what it needs).
+_STARTED = "started"
+#: Seconds a job may wait in a worker to start (a new worker's boot and imports).
+START_TIMEOUT = 120.0
 
 #: Jobs a worker holds at once: the one it runs and the next, so it starts the
 #: next the moment it answers instead of waiting for the parent to send one.
@@ -64,14 +77,40 @@ _JOBS_PER_WORKER = 2
 _Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], "Future[Any]"]
 
 
-# A worker's command line: the parent's sys.path, the pipe's descriptor, the memory limit, preloads.
+# A worker's command line: the parent's sys.path, the parent's pid, the pipe's descriptor, the memory
+# limit, preloads.
 _BOOT = "import json, sys; sys.path[:] = json.loads(sys.argv[1]); import aggregator.workers as w; w._child()"
 
 
 def _child() -> None:
     """A worker process's entry point (see :data:`_BOOT`)."""
-    fd, memory_limit, preload = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
-    _worker_main(Connection(fd), memory_limit or None, preload)
+    parent, fd, memory_limit = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    _die_with_parent(parent)
+    _worker_main(Connection(fd), memory_limit or None, sys.argv[5:])
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker when its parent dies, however it dies (SIGKILL included).
+
+    Linux's PR_SET_PDEATHSIG fires when the thread that started the worker ends:
+    workers are started by the thread that starts the pool and replaced by the
+    pool's driver threads, which all live as long as the pool. Elsewhere, and as a
+    second line, the job reader ends the worker as soon as the parent's end of
+    the pipe closes (:func:`_read_jobs`), which takes the job running to let go of
+    the interpreter lock now and then, as Python code does.
+    """
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def _worker_main(conn: Connection, memory_limit: int | None, preload: Sequence[str]) -> None:
@@ -87,6 +126,7 @@ def _worker_main(conn: Connection, memory_limit: int | None, preload: Sequence[s
         job = _inbox.get()
         if job is _STOP:
             break
+        conn.send(_STARTED)  # the job's time limit counts from here
         if isinstance(job, _Unloadable):
             conn.send((False, RuntimeError(f"the job could not be loaded in the worker: {job.error!r}")))
             continue
@@ -94,11 +134,14 @@ def _worker_main(conn: Connection, memory_limit: int | None, preload: Sequence[s
         try:
             result: tuple[bool, Any] = (True, fn(*args, **kwargs))
         except BaseException as exc:
-            result = (False, exc)
+            result = (False, exc.with_traceback(None))  # its frames (and their memory) go now
         try:
             conn.send(result)
         except Exception as exc:  # an unpicklable result or exception
-            conn.send((False, RuntimeError(f"the job's outcome could not be sent back: {exc!r}")))
+            try:
+                conn.send((False, RuntimeError(f"the job's outcome could not be sent back: {exc!r}")))
+            except Exception:  # not even that (out of memory): the parent sees a crash
+                os._exit(1)
     # Leave without tearing the interpreter down: freeing a worker's heap object by
     # object (parsers, regex caches) takes a good part of a second, and nothing in
     # it needs finalizing; every outcome has gone back through the pipe.
@@ -155,9 +198,11 @@ def _read_jobs(conn: Connection, inbox: _Inbox) -> None:
     while True:
         try:
             job = conn.recv()
-        except (EOFError, OSError):  # the parent is gone
-            inbox.put(_STOP)
-            return
+        except (EOFError, OSError):
+            # The parent closed its end without asking this worker to stop: it
+            # died, or it killed this worker. Nobody will read what the job
+            # running now would answer; leave at once rather than finish it.
+            os._exit(1)
         except Exception as exc:  # the job was read but cannot be unpickled here
             inbox.put(_Unloadable(exc))
             continue
@@ -179,14 +224,21 @@ class _Worker:
             fd = child.fileno()
             command = [
                 sys.executable, *_interpreter_flags(), "-c", _BOOT,
-                json.dumps([str(p) for p in sys.path]), str(fd), str(self._memory_limit or 0), *self._preload,
+                json.dumps([str(p) for p in sys.path]), str(os.getpid()), str(fd),
+                str(self._memory_limit or 0), *self._preload,
             ]  # fmt: skip
-            self.process = subprocess.Popen(command, pass_fds=(fd,), stdin=subprocess.DEVNULL)
+            self.process = subprocess.Popen(
+                command, pass_fds=(fd,), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
         except BaseException:
             self.conn.close()
             raise
         finally:
             child.close()
+        self._stderr = threading.Thread(
+            target=_log_stderr, args=(self.process,), name=f"worker-stderr-{self.process.pid}", daemon=True
+        )
+        self._stderr.start()
 
     def is_alive(self) -> bool:
         return self.process.poll() is None
@@ -197,30 +249,44 @@ class _Worker:
             self.conn.send((fn, args, kwargs))
 
     def answer(self, timeout: float) -> Any:
-        """The outcome of the oldest job sent, within ``timeout`` seconds, or JobTimeout/JobCrashed."""
+        """The outcome of the oldest job sent, within ``timeout`` seconds of its start, or JobTimeout/
+        JobCrashed (the job's exception, else)."""
+        wait = max(START_TIMEOUT, timeout)
+        started = self._receive(wait, f"the job did not start within {wait:g} s (the worker is stuck)")
+        if started != _STARTED:
+            self.restart()
+            raise JobCrashed(f"the worker answered out of turn ({type(started).__name__})")
+        ok, value = self._receive(timeout, f"no answer within {timeout:g} s")
+        if ok:
+            return value
+        raise value
+
+    def _receive(self, timeout: float, late: str) -> Any:
+        """The next message within ``timeout`` seconds; else the worker is stopped with JobTimeout(late)."""
         try:
             ready = self.conn.poll(timeout)
         except (OSError, EOFError):
             ready = False
         if not ready:
             alive = self.is_alive()
-            self.restart()
+            ended = self.restart()
             if alive:
-                raise JobTimeout(f"no answer within {timeout:g} s; the worker was stopped")
-            raise JobCrashed("the worker process died")
+                raise JobTimeout(f"{late}; the worker was stopped")
+            raise JobCrashed(f"the worker process died ({_how_it_ended(ended)})")
         try:
-            ok, value = self.conn.recv()
+            return self.conn.recv()
         except (OSError, EOFError):
-            self.restart()
-            raise JobCrashed("the worker process died") from None
-        if ok:
-            return value
-        raise value
+            ended = self.restart()
+            raise JobCrashed(f"the worker process died ({_how_it_ended(ended)})") from None
 
-    def restart(self) -> None:
+    def restart(self) -> int | None:
+        """Replace the worker with a new one; returns how the old one ended (its exit status)."""
         self.kill()
+        ended = self.process.returncode
         if not self._retired:
             self._start()
+            log.debug("replaced a worker process: %s", self.process.pid)
+        return ended
 
     def retire(self) -> None:
         """Kill the worker for good (the program is exiting): no replacement is started."""
@@ -233,6 +299,7 @@ class _Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
         self.conn.close()
+        self._stderr.join(timeout=5)  # what it printed last is in the log before the caller goes on
 
     def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError, EOFError):
@@ -243,6 +310,30 @@ class _Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=5)
         self.kill()
+
+
+def _how_it_ended(status: int | None) -> str:
+    """A worker's exit status in words: ``killed by SIGSEGV``, ``exit status 3``."""
+    if status is None:
+        return "still running"
+    if status < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-status).name}"
+        return f"killed by signal {-status}"
+    return f"exit status {status}"
+
+
+def _log_stderr(process: subprocess.Popen[bytes]) -> None:
+    """A worker's stderr, a line at a time, to this process's log at debug level.
+
+    What a worker prints there (a traceback from a thread that ran out of memory,
+    a library's complaint) is not for the person at the terminal: each job's
+    outcome reaches them once, as the caller reports it. Ends when the worker does.
+    """
+    assert process.stderr is not None
+    with process.stderr:
+        for line in process.stderr:
+            log.debug("worker %d: %s", process.pid, line.decode("utf-8", "replace").rstrip())
 
 
 def _interpreter_flags() -> list[str]:
@@ -279,8 +370,8 @@ class WorkerPool:
         if workers < 1:
             raise ValueError("a WorkerPool needs at least one worker")
         self.timeout = timeout
+        self.memory_limit = memory_limit
         self._size = workers
-        self._memory_limit = memory_limit
         self._preload = tuple(preload)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._workers: list[_Worker] = []
@@ -293,7 +384,7 @@ class WorkerPool:
         with self._lock:
             if self._workers:
                 return
-            self._workers = [_Worker(self._memory_limit, self._preload) for _ in range(self._size)]
+            self._workers = [_Worker(self.memory_limit, self._preload) for _ in range(self._size)]
             _OPEN_POOLS.add(self)
             self._threads = [
                 threading.Thread(target=self._drive, args=(w,), name=f"worker-driver-{i}", daemon=True)
@@ -301,13 +392,16 @@ class WorkerPool:
             ]
             for thread in self._threads:
                 thread.start()
+            pids = ", ".join(str(w.process.pid) for w in self._workers)
+            log.debug("started %d worker processes for %s: %s", self._size, ", ".join(self._preload), pids)
 
     def _drive(self, worker: _Worker) -> None:
         """Keep ``worker`` busy: it runs one job and holds the next, so it never waits for this thread.
 
-        The time limit of a job counts from the answer to the one before it
-        (when the worker starts it). If the worker is stopped or dies, the job
-        it ran fails; the job it held goes to its replacement.
+        The time limit of a job counts from when the worker says it starts it
+        (so a new worker's boot is not counted). If the worker is stopped, dies
+        or runs out of memory, the job it ran fails; the job it held goes to its
+        replacement.
         """
         sent: deque[_Job] = deque()
         closing = False
@@ -329,7 +423,13 @@ class WorkerPool:
             future = sent[0][3]
             try:
                 future.set_result(worker.answer(self.timeout))
-            except (JobTimeout, JobCrashed) as exc:
+            except (JobTimeout, JobCrashed, MemoryError) as exc:
+                if isinstance(exc, MemoryError):
+                    # A worker that ran out of memory may be left unable to run the
+                    # next job (libxml2 then fails to parse a page it would have
+                    # read): the next job gets a fresh one, so the same page always
+                    # fails the same way.
+                    worker.restart()
                 future.set_exception(exc)
                 sent.popleft()
                 for job in list(sent):  # the stopped worker held these; its replacement gets them

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -42,6 +43,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'data' / 'aggregator.sqlite3'}"
     else:
         yield from postgres_schema_url()
+
+
+@pytest.fixture(autouse=True)
+def _forget_the_commands_log_handlers() -> Iterator[None]:
+    """Commands run through CliRunner set up logging on the runner's stderr, closed when the run ends:
+    a handler left on the root logger would write the next test's warnings to a closed stream."""
+    yield
+    for handler in list(logging.root.handlers):
+        if type(handler) is logging.StreamHandler:  # pytest's own handlers are subclasses
+            logging.root.removeHandler(handler)
 
 
 @pytest.fixture

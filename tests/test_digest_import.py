@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,6 +281,89 @@ def test_what_is_left_out_on_purpose_is_a_warning() -> None:
         assert warning.startswith(start), warning
 
 
+def test_control_characters_and_overlong_lines_are_problems_with_their_line() -> None:
+    """A NUL in a link reached PostgreSQL (which refuses it, after the dry run had said yes), ESC and
+    U+202E would reach the digest; a tab is text."""
+    parsed = parse(
+        "## Research\n"
+        "### CV\n"
+        "* [A (Mar 2024)](\x00https://a.test/a)\n"
+        "    * a note \x1b[2J with an escape\n"
+        "* [B\u202egnp.exe (Mar 2024)](https://a.test/b):\tafter a tab\n"
+        "* [C (Mar 2024)](https://a.test/c)\n"
+        "    * " + "long " * 4_001 + "\n"
+    )
+    assert len(parsed.problems) == 4
+    nul, esc, rlo, long = parsed.problems
+    assert nul.startswith("t.md:3: control character U+0000 in the line, which a digest cannot hold")
+    assert esc.startswith("t.md:4: control character U+001B") and rlo.startswith(
+        "t.md:5: control character U+202E"
+    )
+    assert long.startswith("t.md:7: the line is 20,011 characters long; a digest's lines are at most 20,000")
+    # Read on without them, so nothing else is reported for those lines.
+    assert [i.url for i in parsed.items] == ["https://a.test/a", "https://a.test/b", "https://a.test/c"]
+    assert parsed.items[1].notes == ("after a tab",)
+
+
+def test_an_item_dated_in_the_year_0_is_a_problem_and_so_is_the_issue_0000() -> None:
+    """(Mar 0000) ended both the dry run and the import in a ValueError traceback."""
+    parsed = parse(
+        "## Research\n### CV\n* [A (Mar 0000)](https://a.test/a)\n* [B (Mar 0001)](https://a.test/b)\n"
+    )
+    assert parsed.problems == (
+        "t.md:3: the item is dated in the year 0 (write its month as Mon YYYY, e.g. Mar 2024)",
+    )
+    with pytest.raises(DigestError, match="not a digest issue: '0000-03'"):
+        store.check_name("0000-03")
+    assert store.check_name("0001-03") == "0001-03"
+
+
+HOSTILE_LINES = [
+    "- " + " " * 19_990 + "x",  # the plain-item pattern: minutes for one line
+    "* a" + " " * 19_990 + "`x",
+    "* [" + "(Mar 2024, " * 1_800 + "](https://x.test/)",  # the month pattern: seconds for one line
+    "* t" + " (Mar 2024)" * 1_800 + " `x",
+    "### x" + " " * 19_990 + "y",  # the heading pattern
+    "* a " + "` " * 9_990,
+    "* a" + "".join(" " + "`" * k for k in range(1, 190)),
+    "- " * 9_990 + "x",
+    "## 1" + ".1" * 9_990 + "1x",
+    "* [" + "\\" * 19_990 + "](x)",
+    "* [" + "(Mar 2024 " * 1_990 + ")](https://x.test/)",
+]
+
+
+def test_reading_takes_time_linear_in_the_length_of_the_text() -> None:
+    """Each of these lines stalled the import for seconds to minutes with the old patterns; a file of
+    50 of each (10 MB) is read in a few seconds now, and lines over 20,000 characters are not read."""
+    text = "## Research\n### CV\n" + "".join((line + "\n") * 50 for line in HOSTILE_LINES)
+    started = time.perf_counter()
+    parsed = parse(text)
+    assert time.perf_counter() - started < 20  # about 2 s on one core; the old patterns took hours
+    assert parsed.problems  # nothing of this is a digest
+
+
+def test_a_plain_text_link_and_a_month_are_found_as_before() -> None:
+    """The patterns were replaced by functions; these are the cases where the choice is subtle (the
+    old patterns gave the same rows)."""
+    parsed = parse(
+        "## Research\n### CV\n"
+        "* Two (Jan 2024) months (Feb 2024, Lab (Seoul)) `mailto:a@b.test`: note\n"
+        "* Ti`tle (Mar 2024) ``code with ` inside`` rest\n"
+        "* Spaced (Mar 2024) `` `x` ``\n"
+        "* [Word (Mar 2024) then text (Sept. 2023)](https://a.test/x)\n"
+        "* [No month (2024)](https://a.test/y)\n"
+    )
+    assert parsed.problems == ()
+    assert [(i.title, i.url, i.month, i.label, i.notes) for i in parsed.items] == [
+        ("Two (Jan 2024) months", "mailto:a@b.test", "2024-02", "Lab (Seoul)", ("note",)),
+        ("Ti`tle", "code with ` inside", "2024-03", None, ("rest",)),
+        ("Spaced", "`x`", "2024-03", None, ()),
+        ("Word (Mar 2024) then text", "https://a.test/x", "2023-09", None, ()),
+        ("No month (2024)", "https://a.test/y", None, None, ()),
+    ]
+
+
 # -- the seeds, imported into a real database and rendered again --------------------------------
 
 
@@ -305,8 +389,8 @@ def seed(path: Path) -> str:
 def do_import(app: App, text: str, name: str, *, force: bool = False) -> store.ImportReport:
     parsed = parse_digest(text, app.config.sections, source="file.md")
     with app.write() as s:
-        plan = store.plan_import(s, parsed, name, app.config.sections, source="file.md")
-        return store.apply_import(s, plan, app.clock(), "ana", force=force)
+        plan = store.plan_import(s, parsed, name, app.config.sections, force=force, source="file.md")
+        return store.apply_import(s, plan, app.clock(), "ana")
 
 
 def rendered(app: App, name: str, template: str, notes: str) -> str:
@@ -464,6 +548,55 @@ def test_an_unmappable_heading_refuses_the_whole_import(project_app: App) -> Non
     assert counts(project_app) == before
 
 
+def test_the_same_link_that_is_not_http_twice_gets_two_candidates_once(project_app: App) -> None:
+    """The second candidate's entry key has a suffix and it has no canonical URL, so the plan never
+    found it again: every import of the file made one more candidate."""
+    line = "* A meetup (Dec 2022) `mailto:events@lab.test`: bring a laptop\n"
+    text = "## 1. Research\n### 1.1. CV\n" + line + line
+    first = do_import(project_app, text, "2022-12")
+    assert first.outcomes == ("created", "created")
+    before = counts(project_app)
+    again = do_import(project_app, text, "2022-12")
+    assert again.outcomes == ("unchanged", "unchanged")
+    assert counts(project_app) == before
+
+
+def test_a_link_too_long_to_store_is_refused_before_anything_is_written(project_app: App) -> None:
+    """On PostgreSQL a key of more than 2,704 bytes does not fit a btree index entry: this import
+    failed with ProgramLimitExceeded (index row size 3032) after the dry run had said yes."""
+    rng = random.Random(5)
+    path = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(3_000))
+    text = "## 1. Research\n### 1.1. CV\n* [Fine (Dec 2022)](https://a.test/ok)\n"
+    text += f"* [Long (Dec 2022)](https://a.test/{path})\n"
+    before = counts(project_app)
+    with pytest.raises(DigestError) as caught:
+        do_import(project_app, text, "2022-12")
+    assert "file.md:4: the link is 3,015 bytes long; at most 2,000 can be stored" in str(caught.value)
+    assert counts(project_app) == before
+
+
+def test_a_curator_name_too_long_to_store_is_refused(project_app: App) -> None:
+    """decided_by and promoted_by hold 200 characters: PostgreSQL raised DataError after the plan."""
+    parsed = parse_digest(
+        "## 1. Research\n### 1.1. CV\n* [A (Dec 2022)](https://a.test/a)\n", project_app.config.sections
+    )
+    before = counts(project_app)
+    too_long = pytest.raises(DigestError, match="the curator's name is 201 characters long; at most 200")
+    with too_long, project_app.write() as s:
+        plan = store.plan_import(s, parsed, "2022-12", project_app.config.sections)
+        store.apply_import(s, plan, NOW, "c" * 201)
+    assert counts(project_app) == before
+
+
+def test_many_problems_are_listed_up_to_twenty() -> None:
+    parsed = parse("## Research\n### CV\n" + "* [broken\n\n" * 30)
+    with pytest.raises(DigestError) as caught:
+        store.plan_import(None, parsed, "2024-03", TAXONOMY, source="t.md")  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert message.startswith("t.md: 30 problems, so nothing was imported")
+    assert message.count("\n  t.md:") == 20 and message.endswith("\n  ... and 10 more")
+
+
 def test_an_article_in_another_issue_gets_its_own_candidate_and_lint_says_so(project_app: App) -> None:
     text = seed(SEED_002)
     do_import(project_app, text, "2022-11")
@@ -566,7 +699,10 @@ def test_items_promoted_by_triage_are_kept_and_reordered_by_the_file(st: Stock) 
     )
     plan, report = import_into(st.app, text)
     assert [a.kind for a in plan.actions] == ["keep", "keep"]
-    assert (report.created, report.promoted, report.updated, report.unchanged) == (0, 0, 1, 1)
+    # Both are updated: the file's order gives each a position (the second one a note as well).
+    assert (report.created, report.promoted, report.updated, report.unchanged) == (0, 0, 2, 0)
+    _, again = import_into(st.app, text)
+    assert again.outcomes == ("unchanged", "unchanged")
     with st.app.read() as s:
         issue = store.load_issue(s, "2024-03", st.app.config)
     (items,) = [sub.items for section in issue.sections for sub in section.subsections]

@@ -399,7 +399,7 @@ def test_feed_claimed_by_a_live_poller_is_skipped(env: Env) -> None:
 def test_many_feeds_parse_in_worker_processes(env: Env) -> None:
     base = env.server.base_url
     names = []
-    for i in range(poll_module.PROCESS_POOL_MIN_FEEDS + 5):
+    for i in range(45):
         env.server.add(f"/f{i}.xml", feedgen.rss(f"F{i}", base, feedgen.entries(f"{base}/s{i}", 3, seed=i)))
         names.append((f"feed-{i}", env.server.url(f"/f{i}.xml")))
     app = env.app(names, parse_workers=2)

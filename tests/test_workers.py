@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import threading
@@ -215,3 +216,49 @@ def test_start_boots_the_workers_before_the_first_job() -> None:
         assert len(started) == 2 and pool._workers == started
         assert all(worker.is_alive() for worker in started)
         assert pool.submit(square, 4).result() == 16
+
+
+def own_pid() -> int:
+    return os.getpid()
+
+
+def complain_on_stderr(text: str) -> int:
+    """Writes to the worker's stderr at the file descriptor, as a C library or a dying thread does."""
+    os.write(2, text.encode())
+    return len(text)
+
+
+def test_a_jobs_time_limit_does_not_count_the_workers_boot() -> None:
+    # The worker takes 2 s to boot; the job takes none of its 1 s limit.
+    with WorkerPool(1, timeout=1.0, preload=("tests.slow_boot",)) as pool:
+        assert pool.submit(square, 9).result(timeout=60) == 81
+
+
+def test_a_worker_that_ran_out_of_memory_is_replaced_before_the_next_job() -> None:
+    # A heap that once hit the limit can fail the next job in odd ways (libxml2
+    # then cannot parse a page it would have read): two identical jobs must fail alike.
+    with WorkerPool(1, timeout=30, memory_limit=512 * 1024 * 1024) as pool:
+        before = pool.submit(own_pid).result()
+        outcomes = [pool.submit(allocate, 2048) for _ in range(2)]
+        for future in outcomes:
+            with pytest.raises(MemoryError):
+                future.result()
+        after = pool.submit(own_pid).result()
+    assert after != before
+
+
+def test_a_crash_says_how_the_worker_ended() -> None:
+    with WorkerPool(1, timeout=30) as pool, pytest.raises(JobCrashed, match=r"died \(exit status 3\)"):
+        pool.submit(die).result()
+
+
+def test_what_a_worker_prints_on_stderr_goes_to_the_log_not_the_terminal(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="aggregator.workers")
+    with WorkerPool(1, timeout=30) as pool:
+        pool.submit(complain_on_stderr, "Traceback (most recent call last):\nMemoryError\n").result()
+    assert capfd.readouterr().err == ""
+    logged = [r.getMessage() for r in caplog.records if r.name == "aggregator.workers"]
+    assert any(m.endswith(": Traceback (most recent call last):") for m in logged), logged
+    assert any(m.endswith(": MemoryError") for m in logged), logged

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
+import os
 import sys
 
 import typer
@@ -12,6 +12,7 @@ from rich.table import Table
 
 from aggregator.cli.candidates import candidate_dict
 from aggregator.cli.context import ID_MAX, console, iso, open_app, print_error, when
+from aggregator.controls import json_dumps
 from aggregator.pages import extract_pending
 from aggregator.poll import run_async
 from aggregator.store import articles as article_store
@@ -102,7 +103,7 @@ def show(
                 decided_by=triage.decided_by,
                 decided_at=iso(triage.decided_at),
             )
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        typer.echo(json_dumps(data, indent=2))
         return
     out = console()
     header = Table.grid(padding=(0, 1))
@@ -141,6 +142,9 @@ def show(
         header.add_row(key, value)
     text = (article.text if article else None) or candidate.summary or ""
     if sys.stdout.isatty():
+        # The pager gets our styles as SGR sequences; `less` shows them as text unless -R. Every
+        # string from the world has had its ESC written as \x1b already, so -R can only colour.
+        os.environ.setdefault("LESS", "-R")
         with out.pager(styles=True):
             out.print(header)
             out.print()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich import box
 from rich.table import Table
 
 from aggregator.cli.context import COUNT_MAX, console, iso, open_app
+from aggregator.controls import json_dumps
 from aggregator.store import repo
 from aggregator.types import Candidate
 
@@ -32,7 +31,7 @@ def list_(
     with open_app(ctx, sync=False) as app, app.read() as s:
         items = repo.list_candidates(s, feed_names=feed or None, status=status, limit=limit)
     if as_json:
-        typer.echo(json.dumps([candidate_dict(c) for c in items], ensure_ascii=False, indent=2))
+        typer.echo(json_dumps([candidate_dict(c) for c in items], indent=2))
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name, kwargs in (

@@ -56,6 +56,17 @@ class SafeConsole(Console):
         return super().render_str(show_controls(text), **kwargs)
 
 
+class SafeFormatter(logging.Formatter):
+    """Log lines for a terminal: a feed's error or a title in a message is shown, never acted on.
+
+    The whole line (a traceback too) passes through :func:`show_controls`, so an
+    escape sequence in a feed's error text is printed as ``\\x1b[2J``, not run.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return show_controls(super().format(record))
+
+
 def console() -> Console:
     return SafeConsole(soft_wrap=False)
 
@@ -87,7 +98,9 @@ def load(ctx: typer.Context) -> tuple[Settings, Path, FeedsFile]:
 def open_app(ctx: typer.Context, *, sync: bool = True) -> Iterator[App]:
     """Settings and feeds.yaml in, schema brought up to date, feeds synced: an App."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(state(ctx).verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     settings, path, config = load(ctx)
     app = make_app(settings, config, config_path=path)
     try:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import codecs
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -23,10 +24,11 @@ from aggregator.cli.context import (
     print_error,
     styled,
 )
-from aggregator.controls import show_controls
+from aggregator.controls import json_dumps, show_controls
 from aggregator.digest import TEMPLATES, Digest, DigestItem, parse_digest, render
 from aggregator.errors import DigestError
 from aggregator.store import digests as store
+from aggregator.store import repo
 from aggregator.store import triage as triage_store
 
 app = typer.Typer(
@@ -63,7 +65,7 @@ def list_(
             }
             for i in issues
         ]
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        typer.echo(json_dumps(out, indent=2))
         return
     if not issues:
         console().print(
@@ -148,7 +150,7 @@ def show(
     with open_app(ctx, sync=False) as app, app.read() as s:
         d = store.load_issue(s, name, app.config)
     if as_json:
-        typer.echo(json.dumps(_digest_dict(d), ensure_ascii=False, indent=2))
+        typer.echo(json_dumps(_digest_dict(d), indent=2))
         return
     out = console()
     published = f", published {d.published_at:%Y-%m-%d}" if d.published_at else ""
@@ -241,7 +243,8 @@ def lint(
     as_json: bool = typer.Option(False, "--json", help="The findings as a JSON array."),
 ) -> None:
     """Check an issue: the same article twice, articles also in another issue, items without a date,
-    links that are not http(s), items in sections feeds.yaml no longer has. Exits 1 when it finds any.
+    links that are not http(s), items in sections feeds.yaml no longer has, titles, labels or notes
+    with control or bidi-override characters (U+202E...). Exits 1 when it finds any.
 
     Example: aggregator digest lint 2024-03 --json
     """
@@ -249,7 +252,7 @@ def lint(
         findings = store.lint(s, name, app.config.sections)
     if as_json:
         out = [{"kind": f.kind, "ids": list(f.ids), "message": f.message} for f in findings]
-        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        typer.echo(json_dumps(out, indent=2))
     else:
         for f in findings:
             console().print(
@@ -300,7 +303,9 @@ def import_(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A digest in Markdown."),
     digest: str = typer.Option(..., "--digest", "-d", help="The issue to import into, YYYY-MM."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be imported; write nothing."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Do the import, show what it did, then undo it: nothing is written."
+    ),
     force: bool = typer.Option(False, "--force", help="Import into a published issue anyway."),
     curator: str | None = curator_option(),
 ) -> None:
@@ -309,42 +314,86 @@ def import_(
     Headings are matched to the sections of feeds.yaml; one that matches none is reported with its line
     and nothing is written. Items are matched to stored candidates by URL, or become new candidates.
     Importing the same file again changes nothing; a changed file updates the issue to match it.
+    --dry-run runs the very same import in a transaction it rolls back, so it reports the same
+    counts and refusals.
 
     Example: aggregator digest import 2022-12.md --digest 2022-12 --dry-run
     """
-    store.check_name(digest)
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DigestError(f"{file}: cannot read it as UTF-8 text: {exc} (save it as UTF-8)") from exc
-    with open_app(ctx) as app:
+        store.check_name(digest)
+    except DigestError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--digest") from None
+    text = _read_digest(file)
+    with open_app(ctx, sync=False) as app:
         parsed = parse_digest(text, app.config.sections, source=str(file))
-        if dry_run:
-            with app.read() as s:
-                plan = store.plan_import(s, parsed, digest, app.config.sections, source=str(file))
-            report = None
-        else:
-            with app.write() as s:
-                plan = store.plan_import(s, parsed, digest, app.config.sections, source=str(file))
-                report = store.apply_import(s, plan, app.clock(), curator_name(curator), force=force)
-    out = console()
-    for warning in plan.warnings:
+        with app.write() as s:
+            now = app.clock()
+            # feeds.yaml's labels decide the overrides; synced in this transaction, so a refusal or a
+            # dry run leaves no trace of it either.
+            repo.sync_feeds(s, app.config.feeds, now)
+            plan = store.plan_import(s, parsed, digest, app.config.sections, force=force, source=str(file))
+            report = store.apply_import(s, plan, now, curator_name(curator))
+            # Everything printed is made before the commit: once it is done, only printing is left.
+            output = _import_output(plan, report, dry_run=dry_run)
+            if dry_run:
+                s.rollback()
+    for warning in output.warnings:
         print_error(warning, label="warning")
-    if dry_run:
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for column in ("line", "section", "action", "candidate", "title", "notes"):
-            table.add_column(column, overflow="fold" if column in ("title", "notes") else "ellipsis")
-        for a in plan.actions:
-            cid = "new" if a.candidate_id is None else str(a.candidate_id)
-            table.add_row(str(a.item.line), a.item.section, a.kind, cid, a.item.title, a.notice or "")
-        out.print(table)
-        out.print(f"dry run: {len(plan.actions)} items would be imported into {digest}; nothing was written")
-        return
-    assert report is not None
-    for a in plan.actions:
-        if a.notice:
-            out.print(f"line {a.item.line}: {a.notice}", soft_wrap=True)
-    out.print(
-        f"imported {len(plan.actions)} items into {digest}: {report.created} new candidates, "
+    out = console()
+    for line in output.lines:
+        out.print(line, soft_wrap=isinstance(line, Text))
+
+
+#: The largest digest file read; the curators' largest is 31 KB.
+MAX_DIGEST_BYTES = 1 << 20
+
+
+def _read_digest(file: Path) -> str:
+    """The text of a digest file, or a DigestError saying which byte of which line is not UTF-8."""
+    try:
+        with file.open("rb") as f:
+            data = f.read(MAX_DIGEST_BYTES + 1)
+    except OSError as exc:
+        raise DigestError(f"{file}: cannot read it: {exc.strerror or exc} (check the path)") from None
+    if len(data) > MAX_DIGEST_BYTES:
+        raise DigestError(
+            f"{file}: larger than {MAX_DIGEST_BYTES >> 20} MiB, which no digest is (is it the right file?)"
+        )
+    body = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = body.rfind(b"\n", 0, exc.start) + 1
+        line = body.count(b"\n", 0, exc.start) + 1
+        column = len(body[line_start : exc.start].decode("utf-8", "replace")) + 1
+        raise DigestError(
+            f"{file}:{line}:{column}: byte 0x{body[exc.start]:02x} is not UTF-8 (save the file as UTF-8)"
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _ImportOutput:
+    warnings: tuple[str, ...]
+    lines: tuple[Text | Table, ...]
+
+
+_DONE = {"created": "create", "promoted": "promote", "updated": "update", "unchanged": "unchanged"}
+
+
+def _import_output(plan: store.ImportPlan, report: store.ImportReport, *, dry_run: bool) -> _ImportOutput:
+    """What ``digest import`` prints: the same counts whether it is a dry run or not."""
+    counts = (
+        f"{len(plan.actions)} items into {plan.issue}: {report.created} new candidates, "
         f"{report.promoted} promoted, {report.updated} updated, {report.unchanged} unchanged"
     )
+    if not dry_run:
+        notices = [Text(show_controls(f"line {a.item.line}: {a.notice}")) for a in plan.actions if a.notice]
+        return _ImportOutput(plan.warnings, (*notices, Text(f"imported {counts}")))
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("line", "section", "action", "candidate", "title", "notes"):
+        table.add_column(column, overflow="fold" if column in ("title", "notes") else "ellipsis")
+    for a, outcome in zip(plan.actions, report.outcomes, strict=True):
+        cid = "new" if a.candidate_id is None else str(a.candidate_id)
+        table.add_row(str(a.item.line), a.item.section, _DONE[outcome], cid, a.item.title, a.notice or "")
+    summary = Text(show_controls(f"dry run: would import {counts}; nothing was written"))
+    return _ImportOutput(plan.warnings, (table, summary))

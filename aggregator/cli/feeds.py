@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from aggregator.cli.context import console, iso, load, open_app, styled, when
+from aggregator.controls import CONTROLS, json_dumps
 from aggregator.errors import ConfigError
 from aggregator.opml import export_opml, import_into_config, read_opml
 from aggregator.store import repo
@@ -70,7 +70,7 @@ def status(
     if failing:
         states = [f for f in states if feed_health(f, now) in ("failing", "gone", "malformed")]
     if as_json:
-        typer.echo(json.dumps([_status_dict(f, now) for f in states], ensure_ascii=False, indent=2))
+        typer.echo(json_dumps([_status_dict(f, now) for f in states], indent=2))
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name in ("feed", "state", "entries", "last success", "errors", "next poll", "problem"):
@@ -151,10 +151,13 @@ def export_opml_(
     """
     _, _, config = load(ctx)
     data = export_opml(list(config.feeds), title=config.digest.title)
+    # A control or bidi-override character left in a label or title (C1, U+202E) is written as a
+    # character reference: the same document to an XML reader, nothing that acts on a terminal.
+    text = CONTROLS.sub(lambda m: f"&#x{ord(m.group()):X};", data.decode("utf-8"))
     if output is None:
-        typer.echo(data.decode("utf-8"), nl=False)
+        typer.echo(text, nl=False)
     else:
-        output.write_bytes(data)
+        output.write_bytes(text.encode("utf-8"))
 
 
 def _duration(seconds: float) -> str:

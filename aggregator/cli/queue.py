@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any, cast
 
@@ -21,7 +20,7 @@ from aggregator.cli.context import (
     parse_statuses,
     styled,
 )
-from aggregator.controls import show_controls
+from aggregator.controls import json_dumps, show_controls
 from aggregator.store import queue as store
 from aggregator.types import QueueItem, QueueQuery, QueueSort
 
@@ -93,7 +92,7 @@ def queue(
             items = store.list_queue(s, query, now)
             total = None if as_json else store.count_queue(s, query, now, at_most=COUNT_CAP)
     if as_json:
-        typer.echo(json.dumps([item_dict(item) for item in items], ensure_ascii=False, indent=2))
+        typer.echo(json_dumps([item_dict(item) for item in items], indent=2))
         return
     print_items(items, query, total or 0)
 

@@ -7,7 +7,6 @@ $AGGREGATOR_CURATOR, else the login name.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime
 
@@ -27,6 +26,7 @@ from aggregator.cli.context import (
     styled,
     when,
 )
+from aggregator.controls import json_dumps
 from aggregator.store import triage as store
 from aggregator.store.triage import Decision
 from aggregator.types import DecisionReport
@@ -64,7 +64,7 @@ def _decide(
 def print_report(report: DecisionReport, as_json: bool) -> None:
     if as_json:
         typer.echo(
-            json.dumps(
+            json_dumps(
                 {
                     "batch": report.batch,
                     "action": report.action,
@@ -82,7 +82,6 @@ def print_report(report: DecisionReport, as_json: bool) -> None:
                     ],
                     "unchanged": [{"id": cid, "reason": why} for cid, why in report.unchanged],
                 },
-                ensure_ascii=False,
                 indent=2,
             )
         )
@@ -264,7 +263,7 @@ def log(
         rows = store.history(s, candidate_ids=ids or (), curator=curator, limit=limit)
     if as_json:
         typer.echo(
-            json.dumps(
+            json_dumps(
                 [
                     {
                         "id": r.id,
@@ -284,7 +283,6 @@ def log(
                     }
                     for r in rows
                 ],
-                ensure_ascii=False,
                 indent=2,
             )
         )

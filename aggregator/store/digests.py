@@ -15,6 +15,9 @@ Like ``repo``, functions take the caller's session and never commit; they return
   ``digest`` and the first day of the printed month as its date. An article already in another issue
   gets a new candidate here, and ``digest lint`` reports it. Title, label and month overrides are
   written only where the file prints something other than what rendering would print anyway.
+  The plan makes every refusal (problems of the file, links too long to index, a published issue);
+  apply only writes and reports what each action did. A dry run is both, rolled back: the same writes,
+  so the same counts and refusals as the import.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from aggregator.store.repo import CHUNK, assign_groups
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from aggregator.urls import canonical_url, is_http_url
 
-_NAME_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+_NAME_RE = re.compile(r"(?!0000)(\d{4})-(0[1-9]|1[0-2])")  # datetime has no year 0
 
 #: The feed row that holds candidates made by ``digest import``. Its name is not a valid feed name in
 #: feeds.yaml (names start with a letter or digit), so no configured feed can collide with it; it is
@@ -70,6 +73,13 @@ def month_of(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
+def _frozen(name: str) -> str:
+    return (
+        f"digest {name} is published and frozen; add --force to change it anyway "
+        "(or `aggregator digest render` to see it as published)"
+    )
+
+
 def open_issue(s: Session, name: str, now: datetime, *, force: bool = False) -> int:
     """The id of issue ``name`` to change, opened as a draft when it does not exist yet.
 
@@ -83,10 +93,7 @@ def open_issue(s: Session, name: str, now: datetime, *, force: bool = False) -> 
         )
         return int(created.scalar_one())
     if row.status == "published" and not force:
-        raise DigestError(
-            f"digest {name} is published and frozen; add --force to change it anyway "
-            "(or `aggregator digest render` to see it as published)"
-        )
+        raise DigestError(_frozen(name))
     return int(row.id)
 
 
@@ -207,17 +214,22 @@ def lint(s: Session, name: str, sections: Sequence[SectionConfig]) -> list[LintF
         digests.c.name.label("issue"),
         digest_items.c.section,
         digest_items.c.month,
+        digest_items.c.title.label("title_override"),
+        digest_items.c.label.label("label_override"),
         candidates.c.id,
         candidates.c.title,
         candidates.c.url,
         candidates.c.canonical_url,
         candidates.c.group_id,
         candidates.c.date_source,
+        candidates.c.notes,
+        feeds.c.label.label("feed_label"),
     )
     base = (
         sa.select(*cols)
         .join(candidates, candidates.c.id == digest_items.c.candidate_id)
         .join(digests, digests.c.id == digest_items.c.digest_id)
+        .join(feeds, feeds.c.id == candidates.c.feed_id)
     )
     mine = [_lint_item(r) for r in s.execute(base.where(digest_items.c.digest_id == row.id))]
     urls = sorted({i.canonical_url for i in mine if i.canonical_url})
@@ -235,15 +247,18 @@ def lint(s: Session, name: str, sections: Sequence[SectionConfig]) -> list[LintF
 
 
 def _lint_item(r: Any) -> LintItem:
+    # Title and label as _digest_item prints them: the curator's override, else the article's and feed's.
     return LintItem(
         id=r.id,
         issue=r.issue,
         section=r.section,
-        title=r.title,
+        title=r.title_override if r.title_override else r.title,
         url=r.url,
         canonical_url=r.canonical_url,
         group_id=r.group_id,
         dated=r.date_source != "first_seen" or r.month is not None,
+        label=r.label_override if r.label_override is not None else r.feed_label,
+        notes=tuple(r.notes or ()),
     )
 
 
@@ -307,7 +322,8 @@ def _section_order(s: Session, digest_id: int, section: str) -> list[tuple[int, 
 
 def _write_positions(
     s: Session, digest_id: int, current: Sequence[tuple[int, int | None]], order: Sequence[int]
-) -> None:
+) -> set[int]:
+    """Give each item of ``order`` its index as position; returns the candidates whose position changed."""
     old = dict(current)
     params = [{"b_cid": cid, "b_pos": pos} for pos, cid in enumerate(order) if old.get(cid, -1) != pos]
     if params:
@@ -319,6 +335,7 @@ def _write_positions(
             .values(position=sa.bindparam("b_pos")),
             params,
         )
+    return {p["b_cid"] for p in params}
 
 
 def _placement(s: Session, candidate_id: int) -> Any:
@@ -388,6 +405,15 @@ def move(
 # -- import -----------------------------------------------------------------------------------
 
 ImportKind = Literal["keep", "promote", "create"]
+Outcome = Literal["created", "promoted", "updated", "unchanged"]
+
+#: The longest key (canonical URL, else the URL as written) an imported item may have, in UTF-8 bytes:
+#: it is stored in btree indexes (``canonical_url`` and the unique ``(feed_id, entry_key)``), whose
+#: entries PostgreSQL caps at 2,704 bytes; a suffix such as `` (2024-03 #2)`` is added to the entry key
+#: of a second candidate for the same article.
+MAX_KEY_BYTES = 2000
+#: ``candidates.decided_by`` and ``digest_items.promoted_by`` are ``String(200)``.
+MAX_CURATOR = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,15 +444,37 @@ class ImportPlan:
     issue: str
     actions: tuple[ImportAction, ...]
     warnings: tuple[str, ...]
+    force: bool = False
+    """The issue may be published (the plan was made with ``force``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
+    """What :func:`apply_import` did."""
+
     issue: str
-    created: int
-    promoted: int
-    updated: int
-    unchanged: int
+    outcomes: tuple[Outcome, ...]
+    """One per action of the plan, in its order. ``updated``: the candidate, its digest item or its
+    position changed; ``unchanged``: nothing about it did."""
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for o in self.outcomes if o == outcome)
+
+    @property
+    def created(self) -> int:
+        return self.count("created")
+
+    @property
+    def promoted(self) -> int:
+        return self.count("promoted")
+
+    @property
+    def updated(self) -> int:
+        return self.count("updated")
+
+    @property
+    def unchanged(self) -> int:
+        return self.count("unchanged")
 
 
 def _month_start(month: str) -> datetime:
@@ -439,23 +487,57 @@ def _key_of(url: str) -> str:
     return (canonical_url(url) if is_http_url(url) else None) or url.strip()
 
 
+def _row_key(r: Any) -> str:
+    """The key of a stored candidate, as :func:`_key_of` gives it for the file's URL."""
+    return str(r.canonical_url or (r.url or "").strip())
+
+
+_SHOWN_PROBLEMS = 20
+
+
+def _refuse(source: str, problems: Sequence[str]) -> DigestError:
+    """The refusal of a file with problems: how many, and the first twenty, each with its line."""
+    n = len(problems)
+    shown = "\n".join(f"  {p}" for p in problems[:_SHOWN_PROBLEMS])
+    more = f"\n  ... and {n - _SHOWN_PROBLEMS} more" if n > _SHOWN_PROBLEMS else ""
+    return DigestError(
+        f"{source}: {n} problem{'s' if n != 1 else ''}, so nothing was imported; fix the file "
+        f"(or feeds.yaml) and import it again:\n{shown}{more}"
+    )
+
+
 def plan_import(
-    s: Session, parsed: ParsedDigest, name: str, sections: Sequence[SectionConfig], *, source: str = "digest"
+    s: Session,
+    parsed: ParsedDigest,
+    name: str,
+    sections: Sequence[SectionConfig],
+    *,
+    force: bool = False,
+    source: str = "digest",
 ) -> ImportPlan:
     """What importing ``parsed`` into issue ``name`` would do; reads only.
 
-    Raises DigestError listing every problem of the parse (nothing can be imported then).
+    Every refusal is here, so :func:`apply_import` only writes: a DigestError lists every problem of
+    the parse, or of the items against what the database can hold (a link longer than
+    :data:`MAX_KEY_BYTES`), or says the issue is published (unless ``force``).
     """
     check_name(name)
-    if parsed.problems:
-        n = len(parsed.problems)
-        lines = "\n".join(f"  {p}" for p in parsed.problems)
-        raise DigestError(
-            f"{source}: {n} problem{'s' if n != 1 else ''}, so nothing was imported; fix the file "
-            f"(or feeds.yaml) and import it again:\n{lines}"
-        )
+    problems = list(parsed.problems)
+    for item in parsed.items:
+        size = len(_key_of(item.url).encode("utf-8", "surrogatepass"))
+        if size > MAX_KEY_BYTES:
+            problems.append(
+                f"{source}:{item.line}: the link is {size:,} bytes long; at most {MAX_KEY_BYTES:,} can be "
+                "stored (is it one link?)"
+            )
+    if problems:
+        raise _refuse(source, problems)
+    status = s.execute(sa.select(digests.c.status).where(digests.c.name == name)).scalar()
+    if status == "published" and not force:
+        raise DigestError(_frozen(name))
     hidden = {sec.id for sec in sections if sec.hide_labels}
     keys = {_key_of(item.url) for item in parsed.items}
+    urls = {item.url for item in parsed.items}
     cols = (
         candidates.c.id,
         candidates.c.url,
@@ -474,15 +556,21 @@ def plan_import(
         .outerjoin(digest_items, digest_items.c.candidate_id == candidates.c.id)
         .outerjoin(digests, digests.c.id == digest_items.c.digest_id)
     )
-    found: dict[int, Any] = {}
+    # This issue's items whatever their URL (a second candidate for the same link that is not http(s)
+    # is found only here), then candidates anywhere by canonical URL, then the import feed's own.
+    found: dict[int, Any] = {r.id: r for r in s.execute(base.where(digests.c.name == name))}
+    imported = feeds.c.name == IMPORT_FEED
     for chunk in _chunks(sorted(keys)):
         for r in s.execute(base.where(candidates.c.canonical_url.in_(chunk))):
             found[r.id] = r
-        for r in s.execute(base.where(feeds.c.name == IMPORT_FEED, candidates.c.entry_key.in_(chunk))):
+        for r in s.execute(base.where(imported, candidates.c.entry_key.in_(chunk))):
+            found[r.id] = r
+    for chunk in _chunks(sorted(urls)):
+        for r in s.execute(base.where(imported, candidates.c.url.in_(chunk))):
             found[r.id] = r
     pools: dict[str, list[Any]] = {}
     for r in found.values():
-        pools.setdefault(r.canonical_url or r.entry_key, []).append(r)
+        pools.setdefault(_row_key(r), []).append(r)
 
     used: set[int] = set()
     actions: list[ImportAction] = []
@@ -563,7 +651,7 @@ def plan_import(
                 notice=notice,
             )
         )
-    return ImportPlan(name, tuple(actions), tuple(warnings))
+    return ImportPlan(name, tuple(actions), tuple(warnings), force)
 
 
 def _label_override(written: str | None, feed_label: str, hides: bool) -> str | None:
@@ -623,16 +711,26 @@ def _free_entry_key(s: Session, feed_id: int, key: str, issue: str) -> str:
         n += 1
 
 
-def apply_import(
-    s: Session, plan: ImportPlan, now: datetime, curator: str, *, force: bool = False
-) -> ImportReport:
-    """Write ``plan`` (made by :func:`plan_import` in the same unit of work)."""
-    digest_id = open_issue(s, plan.issue, now, force=force)
+def apply_import(s: Session, plan: ImportPlan, now: datetime, curator: str) -> ImportReport:
+    """Write ``plan`` (made by :func:`plan_import` in the same unit of work); what each action did.
+
+    It refuses nothing the plan accepted, with two exceptions that only a change between the plan
+    and this call (or a curator name too long to store) can cause: the issue was published meanwhile
+    (PostgreSQL's READ COMMITTED lets another command do that), and the curator's name. Rolled back,
+    it is the dry run: the same writes, so the same outcomes and refusals.
+    """
+    if len(curator) > MAX_CURATOR:
+        raise DigestError(
+            f"the curator's name is {len(curator):,} characters long; at most {MAX_CURATOR} are stored "
+            "(give a shorter --curator or AGGREGATOR_CURATOR)"
+        )
+    digest_id = open_issue(s, plan.issue, now, force=plan.force)
     feed_id: int | None = None
-    created = promoted = updated = unchanged = 0
     new_urls: list[str] = []
     retitled: list[int] = []
     file_order: dict[str, list[int]] = {}
+    changed: set[int] = set()  # kept candidates whose row, digest item or position changed
+    ids: list[int] = []
     current_rows = {
         r.candidate_id: r
         for r in s.execute(
@@ -686,7 +784,6 @@ def apply_import(
                     digest_id=digest_id, candidate_id=cid, promoted_at=now, promoted_by=curator, **item_values
                 )
             )
-            created += 1
         else:
             assert action.candidate_id is not None
             cid = action.candidate_id
@@ -723,7 +820,6 @@ def apply_import(
                         **item_values,
                     )
                 )
-                promoted += 1
             else:
                 old = current_rows[cid]
                 item_changes = {k: v for k, v in item_values.items() if getattr(old, k) != v}
@@ -734,19 +830,26 @@ def apply_import(
                         .values(**item_changes)
                     )
                 if changes or item_changes:
-                    updated += 1
-                else:
-                    unchanged += 1
+                    changed.add(cid)
+        ids.append(cid)
         file_order.setdefault(item.section, []).append(cid)
     if new_urls:
         assign_groups(s, sorted(set(new_urls)))
     search.index_candidates(s, retitled)  # imported titles are searchable like polled ones
-    for section, ids in file_order.items():
+    for section, listed_ids in file_order.items():
         current = _section_order(s, digest_id, section)
-        listed = set(ids)
-        order = ids + [cid for cid, _ in current if cid not in listed]
-        _write_positions(s, digest_id, current, order)
-    return ImportReport(plan.issue, created, promoted, updated, unchanged)
+        listed = set(listed_ids)
+        order = listed_ids + [cid for cid, _ in current if cid not in listed]
+        changed |= _write_positions(s, digest_id, current, order)
+    outcomes: list[Outcome] = []
+    for action, cid in zip(plan.actions, ids, strict=True):
+        if action.kind == "create":
+            outcomes.append("created")
+        elif action.kind == "promote":
+            outcomes.append("promoted")
+        else:
+            outcomes.append("updated" if cid in changed else "unchanged")
+    return ImportReport(plan.issue, tuple(outcomes))
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:

@@ -10,6 +10,11 @@ and run in order afterwards (type-ahead, as in mutt), so a fast ``s j s`` never
 acts on a row that is about to change. Every decision passes the versions the
 screen loaded; a candidate someone else changed meanwhile is refused
 (``ConflictError``), the refusal is shown in a dialog and the list reloads.
+
+Titles, labels, notes, URLs, section titles, search text and error messages are
+data, never markup: widgets get them as ``Content`` (``dialogs.plain``),
+notifications are plain text, and control and bidi-override characters are shown
+as escapes (``\\x1b``, ``\\u202e``) wherever they are printed.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Static
 
 from aggregator.app import App as Service
 from aggregator.cli.context import parse_date
+from aggregator.controls import show_controls
 from aggregator.errors import AggregatorError, ConflictError, DigestError, StorageError, TriageError
 from aggregator.store import queue as queue_store
 from aggregator.store import triage as triage_store
@@ -51,6 +58,7 @@ from aggregator.tui.dialogs import (
     NotesEditor,
     PromptDialog,
     SectionPicker,
+    plain,
 )
 from aggregator.tui.listing import QueueList
 from aggregator.tui.rows import (
@@ -323,7 +331,7 @@ class QueueScreen(Screen[None]):
         return "  ".join(parts)
 
     def update_status(self) -> None:
-        self.query_one("#status", Static).update(Text(f" {self.status_text()}"))
+        self.query_one("#status", Static).update(plain(f" {self.status_text()}"))
 
     def _hints(self) -> Text:
         text = Text(" ")
@@ -692,6 +700,21 @@ class TriageApp(App[None]):
 
     def get_default_screen(self) -> Screen[None]:
         return self.queue_screen
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A notification whose message is plain text by default (it carries titles, URLs and errors),
+        with control and bidi-override characters shown as escapes."""
+        if not markup:
+            message, title = show_controls(message), show_controls(title)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def digest_name(self) -> str:
         return self.digest or month_of(self.service.clock())

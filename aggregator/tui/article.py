@@ -7,12 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -20,6 +18,7 @@ from aggregator.app import App as Service
 from aggregator.errors import AggregatorError
 from aggregator.store import articles as article_store
 from aggregator.store import repo
+from aggregator.tui.dialogs import plain
 from aggregator.tui.rows import clean, one_line, reading_time, section_label
 from aggregator.types import Article, Candidate, QueueItem
 
@@ -44,12 +43,12 @@ def describe(service: Service, item: QueueItem, loaded: Loaded | None) -> tuple[
     feed = item.feed_name + (f" ({one_line(item.label)})" if item.label else "")
     status: str = item.status
     if item.status == "promoted" and item.section:
-        status += f" → {item.digest or '?'} {section_label(config, item.section)}"
+        status += f" → {item.digest or '?'} {one_line(section_label(config, item.section))}"
     if item.status == "snoozed" and item.snoozed_until:
         status += f" until {item.snoozed_until:%Y-%m-%d}"
     if item.decided_by:
         when = f" {item.decided_at:%Y-%m-%d %H:%M}" if item.decided_at else ""
-        status += f" (by {item.decided_by}{when})"
+        status += f" (by {one_line(item.decided_by)}{when})"
     rows = [
         ("feed", feed),
         ("published", f"{item.published_at:%Y-%m-%d}"),
@@ -111,10 +110,10 @@ class ArticleScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         header, body = describe(self.service, self.item, None)
         with VerticalScroll(id="article-scroll"):
-            yield Static(Text(header), id="article-header")
-            yield Static(Text(body), id="article-body")
+            yield Static(plain(header), id="article-header")
+            yield Static(plain(body), id="article-body")
         yield Static(
-            Content("Esc/q back   ↑↓ jk PgUp PgDn Space b scroll   o open in browser"), id="article-hint"
+            plain("Esc/q back   ↑↓ jk PgUp PgDn Space b scroll   o open in browser"), id="article-hint"
         )
 
     def on_mount(self) -> None:
@@ -130,11 +129,11 @@ class ArticleScreen(Screen[None]):
             self.loaded = await asyncio.to_thread(read)
         except (AggregatorError, SQLAlchemyError) as exc:
             self.error = str(getattr(exc, "orig", None) or exc)
-            self.query_one("#article-body", Static).update(Text(f"could not load the text: {self.error}"))
+            self.query_one("#article-body", Static).update(plain(f"could not load the text: {self.error}"))
             return
         header, body = describe(self.service, self.item, self.loaded)
-        self.query_one("#article-header", Static).update(Text(header))
-        self.query_one("#article-body", Static).update(Text(body))
+        self.query_one("#article-header", Static).update(plain(header))
+        self.query_one("#article-body", Static).update(plain(body))
 
     @property
     def text(self) -> str:

@@ -1,8 +1,9 @@
 """The triage screen's dialogs: section picker, prompts, confirmation, messages, notes, filter, help.
 
 Each is a modal screen that returns its answer through ``dismiss`` (None when
-cancelled with Escape). Untrusted text (titles, notes, error messages) is shown
-as plain text, never as markup.
+cancelled with Escape). Every text shown goes through :func:`plain`: titles, notes,
+labels and error messages are data, never markup, and their control and
+bidi-override characters are shown as escapes (``\\x1b``), never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from textual.widgets import Input, OptionList, SelectionList, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
+from aggregator.controls import show_controls
 from aggregator.types import STATUSES, Status
 
 DIALOG_CSS = """
@@ -54,8 +56,9 @@ ModalScreen OptionList, ModalScreen SelectionList {
 """
 
 
-def _plain(text: str) -> Content:
-    return Content(text)
+def plain(text: str) -> Content:
+    """``text`` for a widget: never markup, control and bidi-override characters shown as escapes."""
+    return Content(show_controls(text))
 
 
 class MessageDialog(ModalScreen[None]):
@@ -72,10 +75,10 @@ class MessageDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(_plain(self.heading), classes="dialog-title")
+            yield Static(plain(self.heading), classes="dialog-title")
             with VerticalScroll(id="message-body"):
-                yield Static(_plain("\n".join(self.lines)), id="message-text")
-            yield Static(_plain("Enter or Esc: close"), classes="dialog-hint")
+                yield Static(plain("\n".join(self.lines)), id="message-text")
+            yield Static(plain("Enter or Esc: close"), classes="dialog-hint")
 
     @property
     def text(self) -> str:
@@ -99,15 +102,19 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(_plain(self.question), classes="dialog-title")
-            yield Static(_plain("y: yes   n or Esc: no"), classes="dialog-hint")
+            yield Static(plain(self.question), classes="dialog-title")
+            yield Static(plain("y: yes   n or Esc: no"), classes="dialog-hint")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
 
 
 class PromptDialog(ModalScreen[str | None]):
-    """One line of text. ``check`` may refuse it with a message; the dialog then stays open."""
+    """One line of text. ``check`` may refuse it with a message; the dialog then stays open.
+
+    A ``value`` holding control characters is shown with them as escapes; submitted unchanged, the
+    answer is ``value`` itself.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "cancel", show=False)]
 
@@ -129,21 +136,23 @@ class PromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(_plain(self.heading), classes="dialog-title")
-            yield Input(value=self.value, placeholder=self.placeholder, id="prompt-input")
+            yield Static(plain(self.heading), classes="dialog-title")
+            yield Input(value=show_controls(self.value), placeholder=self.placeholder, id="prompt-input")
             yield Static("", classes="dialog-error", id="prompt-error")
-            yield Static(_plain(self.hint), classes="dialog-hint")
+            yield Static(plain(self.hint), classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        problem = self.check(event.value) if self.check else None
+        # The input shows a value's control characters as escapes; left as shown, it is the value.
+        answer = self.value if event.value == show_controls(self.value) else event.value
+        problem = self.check(answer) if self.check else None
         if problem:
-            self.query_one("#prompt-error", Static).update(_plain(problem))
+            self.query_one("#prompt-error", Static).update(plain(problem))
             return
-        self.dismiss(event.value)
+        self.dismiss(answer)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -167,9 +176,9 @@ class SectionPicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(_plain(self.heading), classes="dialog-title")
-            yield OptionList(*[Option(_plain(label), id=sid) for sid, label in self.sections], id="sections")
-            yield Static(_plain("↑↓/jk: move   Enter: choose   Esc: cancel"), classes="dialog-hint")
+            yield Static(plain(self.heading), classes="dialog-title")
+            yield OptionList(*[Option(plain(label), id=sid) for sid, label in self.sections], id="sections")
+            yield Static(plain("↑↓/jk: move   Enter: choose   Esc: cancel"), classes="dialog-hint")
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)
@@ -210,13 +219,16 @@ class NotesEditor(ModalScreen[tuple[str, ...] | None]):
         self.heading = title
         self.notes = list(notes)
 
+    @property
+    def shown(self) -> str:
+        """The notes as the editor starts: one a line, control characters written as escapes."""
+        return "\n".join(show_controls(note) for note in self.notes)
+
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(_plain(self.heading), classes="dialog-title")
-            yield TextArea("\n".join(self.notes), id="notes", soft_wrap=True)
-            yield Static(
-                _plain("one note per line   Ctrl+S or F2: save   Esc: cancel"), classes="dialog-hint"
-            )
+            yield Static(plain(self.heading), classes="dialog-title")
+            yield TextArea(self.shown, id="notes", soft_wrap=True)
+            yield Static(plain("one note per line   Ctrl+S or F2: save   Esc: cancel"), classes="dialog-hint")
 
     def on_mount(self) -> None:
         area = self.query_one(TextArea)
@@ -226,6 +238,9 @@ class NotesEditor(ModalScreen[tuple[str, ...] | None]):
 
     def action_save(self) -> None:
         text = self.query_one(TextArea).text
+        if text == self.shown:  # saved as shown: the notes as they are, control characters and all
+            self.dismiss(tuple(self.notes))
+            return
         self.dismiss(tuple(line.rstrip() for line in text.splitlines() if line.strip()))
 
     def action_cancel(self) -> None:
@@ -270,29 +285,29 @@ class FilterDialog(ModalScreen[Filter | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(_plain("Filter the queue"), classes="dialog-title")
+            yield Static(plain("Filter the queue"), classes="dialog-title")
             with Horizontal():
                 with Vertical(classes="column", id="status-column"):
-                    yield Static(_plain("status"), classes="dialog-hint")
+                    yield Static(plain("status"), classes="dialog-hint")
                     yield SelectionList[str](
-                        *[Selection[str](_plain(s), s, s in self.current.statuses) for s in STATUSES],
+                        *[Selection[str](plain(s), s, s in self.current.statuses) for s in STATUSES],
                         id="statuses",
                     )
                 with Vertical(classes="column"):
-                    yield Static(_plain("feed (none: all)"), classes="dialog-hint")
+                    yield Static(plain("feed (none: all)"), classes="dialog-hint")
                     yield SelectionList[str](
-                        *[Selection(_plain(name), name, name in self.current.feeds) for name in self.feeds],
+                        *[Selection(plain(name), name, name in self.current.feeds) for name in self.feeds],
                         id="feeds",
                     )
                 with Vertical(classes="column", id="section-column"):
-                    yield Static(_plain("section"), classes="dialog-hint")
+                    yield Static(plain("section"), classes="dialog-hint")
                     yield OptionList(
-                        Option(_plain("any section"), id=""),
-                        *[Option(_plain(label), id=sid) for sid, label in self.sections],
+                        Option(plain("any section"), id=""),
+                        *[Option(plain(label), id=sid) for sid, label in self.sections],
                         id="section",
                     )
             yield Static(
-                _plain("Space: toggle   Tab: next list   Enter: apply   Esc: cancel"), classes="dialog-hint"
+                plain("Space: toggle   Tab: next list   Enter: apply   Esc: cancel"), classes="dialog-hint"
             )
 
     def on_mount(self) -> None:
@@ -340,10 +355,10 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(_plain("Keys"), classes="dialog-title")
+            yield Static(plain("Keys"), classes="dialog-title")
             with VerticalScroll(id="help-body"):
-                yield Static(_plain(self.text), id="help-text")
-            yield Static(_plain("Esc or ?: close   ↑↓: scroll"), classes="dialog-hint")
+                yield Static(plain(self.text), id="help-text")
+            yield Static(plain("Esc or ?: close   ↑↓: scroll"), classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()

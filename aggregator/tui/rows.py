@@ -8,14 +8,13 @@ The queue can hold 100,000 candidates, so the screen never loads it whole:
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from rich.cells import cell_len, set_cell_size
 
 from aggregator.config import FeedsFile
+from aggregator.controls import show_controls
 from aggregator.types import STATUSES, QueueItem, QueueQuery, Status
 
 #: One letter per state in the list's status column.
@@ -73,21 +72,13 @@ def section_label(config: FeedsFile, section_id: str) -> str:
     return section_id
 
 
-_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def clean(text: str, *, keep_newlines: bool = False) -> str:
-    """Untrusted text made safe for a terminal: no control characters (escape sequences) or bidi overrides."""
-    text = _BIDI.sub("", text.replace("\t", "    "))
-    out = []
-    for ch in text:
-        if ch == "\n" and keep_newlines:
-            out.append(ch)
-        elif unicodedata.category(ch) == "Cc":
-            out.append(" ")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """Untrusted text made safe for a terminal: each control or bidi-override character shown as a
+    visible escape (``\\x1b``, ``\\u202e``, see :func:`~aggregator.controls.show_controls`), so an
+    escape sequence in a title is seen rather than run; tabs as four spaces; line feeds kept or made spaces.
+    """
+    text = show_controls(text.replace("\t", "    "))
+    return text if keep_newlines else text.replace("\n", " ")
 
 
 def one_line(text: str) -> str:
