@@ -165,6 +165,9 @@ def test_dates_past_year_9999_or_before_year_1_are_usage_errors(shop: Stock, dat
     assert invoke("snooze", one, "--until", "9999-12-31T23:59:59+00:00").exit_code == 0
     for args in (["queue", "--status", "all"], ["show", one], ["log"], ["queue", "--since", "0001-01-01"]):
         assert invoke(*args).exit_code == 0, args
+    # The first moment there is, as a date in the past, is refused as such (its year in four digits).
+    result = invoke("snooze", one, "--until", "0001-01-01")
+    assert result.exit_code != 0 and "0001-01-01 00:00" in flat(result.output), result.output
 
 
 # -- text that is not UTF-8 -------------------------------------------------------------------------
@@ -202,6 +205,23 @@ def test_any_text_argument_that_is_not_utf8_is_refused(
     assert result.exit_code == 2
     text = flat(result.output)
     assert f"Invalid value for {hint}:" in text and "is not valid UTF-8 text" in text
+    assert decisions_and_statuses(database_url) == before
+
+
+@pytest.mark.parametrize("via", ["option", "environment"])
+def test_a_curator_name_longer_than_the_log_keeps_is_refused(
+    shop: Stock, database_url: str, via: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = decisions_and_statuses(database_url)
+    name = "c" * 201
+    args = ["shortlist", str(shop.id("Alpha one"))]
+    if via == "option":
+        args += ["--curator", name]
+    else:
+        monkeypatch.setenv("AGGREGATOR_CURATOR", name)
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert "a curator's name has at most 200 characters, this one 201" in flat(result.output)
     assert decisions_and_statuses(database_url) == before
 
 
@@ -377,3 +397,11 @@ def _minimal_config() -> str:
     from tests import feedgen
 
     return feedgen.feeds_yaml([("alpha", "http://127.0.0.1:9/alpha.xml")])
+
+
+def test_an_opml_file_that_never_ends_is_refused_at_once(shop: Stock) -> None:
+    result = invoke("feeds", "import-opml", "/dev/zero", "--dry-run")
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        "error: /dev/zero: larger than 16 MiB, which no list of feeds is (the right file?)"
+    )

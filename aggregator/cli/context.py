@@ -115,7 +115,7 @@ def when(value: datetime | None) -> str:
     """A timestamp for a table: UTC, to the minute; '-' when unset."""
     if value is None:
         return "-"
-    return value.strftime("%Y-%m-%d %H:%M")
+    return value.isoformat(" ", "minutes")[:16]  # the year in four digits, as strftime's %Y is not
 
 
 def iso(value: datetime | None) -> str | None:
@@ -137,10 +137,21 @@ def curator_option() -> str | None:
     return typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP)  # type: ignore[no-any-return]
 
 
+#: The longest curator name: the decision log and digest items keep it in a 200-character column.
+MAX_CURATOR_CHARS = 200
+
+
 def curator_name(value: str | None) -> str:
     """``--curator``, else $AGGREGATOR_CURATOR (Typer reads it into ``value``), else the login name."""
     if value and value.strip():
-        return value.strip()
+        name = value.strip()
+        if len(name) > MAX_CURATOR_CHARS:
+            raise typer.BadParameter(
+                f"a curator's name has at most {MAX_CURATOR_CHARS} characters, this one {len(name):,} "
+                "(give a shorter --curator or AGGREGATOR_CURATOR)",
+                param_hint="--curator",
+            )
+        return name
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers

@@ -18,6 +18,9 @@ from aggregator.types import FeedState
 
 app = typer.Typer(help="Feeds: list, status, OPML import and export.", no_args_is_help=True)
 
+#: The largest OPML file read (a reader's export of 2,000 feeds is about 400 KB).
+MAX_OPML_BYTES = 16 << 20
+
 
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
@@ -127,9 +130,15 @@ def import_opml_(
     """
     _, path, _ = load(ctx)
     try:
-        data = file.read_bytes()
+        with file.open("rb") as opened:
+            data = opened.read(MAX_OPML_BYTES + 1)
     except OSError as exc:
         raise ConfigError(str(file), [f"{file}: cannot read: {exc.strerror}"]) from exc
+    if len(data) > MAX_OPML_BYTES:
+        raise ConfigError(
+            str(file),
+            [f"{file}: larger than {MAX_OPML_BYTES >> 20} MiB, which no list of feeds is (the right file?)"],
+        )
     report = import_into_config(path, read_opml(data, source=str(file)), dry_run=dry_run)
     out = console()
     verb = "would add" if dry_run else "added"

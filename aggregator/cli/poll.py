@@ -64,16 +64,16 @@ def poll(
             with app.read() as s:
                 outlook = repo.claim_outlook(s, now=app.clock(), names=feed or None)
     out = console()
+    failed = len(report.failed)
     if outlook is not None:
         out.print(nothing_claimed(outlook, due_only=not (all_ or feed)))
-        return
-    out.print(_table(report.results))
-    failed = len(report.failed)
-    out.print(
-        f"{len(report.results)} feeds polled in {report.elapsed:.1f} s: {report.new} new, "
-        f"{report.updated} updated, {failed} failed"
-    )
-    if extracted is not None and extracted.articles:
+    else:
+        out.print(_table(report.results))
+        out.print(
+            f"{len(report.results)} feeds polled in {report.elapsed:.1f} s: {report.new} new, "
+            f"{report.updated} updated, {failed} failed"
+        )
+    if extracted is not None and extracted.articles:  # pages left pending before are extracted too
         counts = extracted.counts()
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         out.print(f"{len(extracted.articles)} pages extracted ({summary})")

@@ -450,7 +450,8 @@ def _check_options(decision: Decision, section_ids: Sequence[str], now: datetime
         if decision.until is None:
             problems.append("snooze needs a date: --until YYYY-MM-DD")
         elif decision.until <= now:
-            problems.append(f"--until {decision.until:%Y-%m-%d %H:%M} has passed; snooze until a later date")
+            moment = decision.until.isoformat(" ", "minutes")[:16]  # a four-digit year, unlike %Y
+            problems.append(f"--until {moment} has passed; snooze until a later date")
     if (
         decision.action == "note"
         and not any(n.strip() for n in decision.notes)

@@ -497,7 +497,11 @@ class QueueScreen(Screen[None]):
                     until = parse(text)
                 except typer.BadParameter as exc:
                     return exc.message
-                return None if until > clock() else f"{until:%Y-%m-%d %H:%M} has passed; pick a later date"
+                return (
+                    None
+                    if until > clock()
+                    else f"{until.isoformat(' ', 'minutes')[:16]} has passed; pick a later date"
+                )
 
             def until(text: str | None) -> None:
                 if text is not None:
