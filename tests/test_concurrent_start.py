@@ -38,7 +38,7 @@ from tests.stock import Stock, stock
 ROUNDS = 6
 #: Rounds of the command-line race: each starts two interpreters (about 1.3 s of CPU apiece).
 CLI_ROUNDS = 3
-#: Feeds polled by the command-line race (below PROCESS_POOL_MIN_FEEDS: no parse workers).
+#: Feeds polled by the command-line race.
 FEEDS = [f"feed-{i}" for i in range(8)]
 #: Feeds synced by the process races: enough that the old one-INSERT-a-feed sync held its
 #: transaction open long enough for the twin's read to land inside it.

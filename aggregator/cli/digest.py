@@ -327,6 +327,7 @@ def import_(
     with open_app(ctx, sync=False) as app:
         parsed = parse_digest(text, app.config.sections, source=str(file))
         with app.write() as s:
+            store.lock_imports(s)
             now = app.clock()
             # feeds.yaml's labels decide the overrides; synced in this transaction, so a refusal or a
             # dry run leaves no trace of it either.

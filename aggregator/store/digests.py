@@ -47,7 +47,7 @@ from aggregator.digest import (
 )
 from aggregator.errors import DigestError
 from aggregator.store import search
-from aggregator.store.repo import CHUNK, assign_groups
+from aggregator.store.repo import CHUNK, assign_groups, dialect_insert
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from aggregator.urls import canonical_url, is_http_url
 
@@ -88,10 +88,17 @@ def open_issue(s: Session, name: str, now: datetime, *, force: bool = False) -> 
     check_name(name)
     row = s.execute(sa.select(digests.c.id, digests.c.status).where(digests.c.name == name)).first()
     if row is None:
+        # Two curators' first promotions of a month may open it at once (PostgreSQL): the one
+        # whose insert loses reads the other's issue instead of failing on the unique name.
         created = s.execute(
-            sa.insert(digests).values(name=name, status="draft", created_at=now).returning(digests.c.id)
-        )
-        return int(created.scalar_one())
+            dialect_insert(s, digests)
+            .values(name=name, status="draft", created_at=now)
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(digests.c.id)
+        ).scalar()
+        if created is not None:
+            return int(created)
+        row = s.execute(sa.select(digests.c.id, digests.c.status).where(digests.c.name == name)).one()
     if row.status == "published" and not force:
         raise DigestError(_frozen(name))
     return int(row.id)
@@ -667,7 +674,7 @@ def _import_feed_id(s: Session, now: datetime) -> int:
     if found is not None:
         return int(found)
     created = s.execute(
-        sa.insert(feeds)
+        dialect_insert(s, feeds)
         .values(
             name=IMPORT_FEED,
             url=IMPORT_FEED_URL,
@@ -680,9 +687,26 @@ def _import_feed_id(s: Session, now: datetime) -> int:
             created_at=now,
             updated_at=now,
         )
+        .on_conflict_do_nothing(index_elements=["name"])
         .returning(feeds.c.id)
-    )
-    return int(created.scalar_one())
+    ).scalar()
+    if created is not None:
+        return int(created)
+    return int(s.execute(sa.select(feeds.c.id).where(feeds.c.name == IMPORT_FEED)).scalar_one())
+
+
+#: The PostgreSQL advisory lock an import holds for its transaction ("aggimprt").
+IMPORT_LOCK_KEY = 0x616767696D707274
+
+
+def lock_imports(s: Session) -> None:
+    """Hold the import lock until this transaction ends, so imports run one at a time.
+
+    Two imports at once would both plan the same new candidates and items and
+    one would fail on the unique keys. SQLite's writers are one at a time already.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK_KEY)))
 
 
 def _content_hash(item: ParsedItem) -> str:

@@ -67,7 +67,7 @@ def sync_feeds(s: Session, specs: Sequence[FeedSpec], now: datetime) -> SyncRepo
     changed: list[str] = []
     new = [spec for spec in specs if spec.name not in rows]
     for chunk in _chunks(new, 200):  # SQLite takes at most 32,766 parameters a statement
-        insert = _upsert(s, feeds).values(
+        insert = dialect_insert(s, feeds).values(
             [
                 {"name": spec.name, "url": spec.url, "config_url": spec.url, "created_at": now,
                  "updated_at": now, **_settings(spec)}
@@ -399,10 +399,10 @@ def _candidate_values(feed_id: int, r: EntryRecord, now: datetime) -> dict[str, 
 
 
 def _insert_ignore(s: Session, table: sa.Table) -> Any:
-    return _upsert(s, table).on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
+    return dialect_insert(s, table).on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
 
 
-def _upsert(s: Session, table: sa.Table) -> Any:
+def dialect_insert(s: Session, table: sa.Table) -> Any:
     """An INSERT that can take ON CONFLICT clauses, in the dialect of the session's database."""
     dialect = s.get_bind().dialect.name
     if dialect == "postgresql":
