@@ -113,10 +113,13 @@ async def poll(
         )
     if not claimed:
         return PollReport((), time.perf_counter() - started)
+    workers = min(app.parse_workers, -(-len(claimed) // FEEDS_PER_PARSE_WORKER))
     pool = ParsePool(
-        min(app.parse_workers, len(claimed)), max_bytes=app.fetch_settings.max_body_bytes,
-        timeout=PARSE_TIME_LIMIT, memory_limit=PARSE_MEMORY,
-    )  # fmt: skip
+        workers,
+        max_bytes=app.fetch_settings.max_body_bytes,
+        timeout=PARSE_TIME_LIMIT,
+        memory_limit=PARSE_MEMORY,
+    )
     results: list[FeedUpdateResult] = []
     queue: asyncio.Queue[Polled | None] = asyncio.Queue()
     policy = Policy(
@@ -161,6 +164,10 @@ async def poll(
 PARSE_TIME_LIMIT = 30.0
 #: Address space a parse worker may use: a document that needs more fails alone.
 PARSE_MEMORY = 1024 * 1024 * 1024
+#: Feeds a poll has per parse worker it starts (up to ``App.parse_workers``): a worker
+#: costs a quarter of a second of CPU to start, and a small poll's documents keep
+#: one busy for far less than that.
+FEEDS_PER_PARSE_WORKER = 20
 
 
 class ParsePool:
@@ -200,20 +207,16 @@ class ParsePool:
         try:
             return await self._pool.run(self._fn, body, url, dict(headers), self._max_bytes)
         except JobTimeout:
-            log.warning("parsing %s took longer than %g s; its worker was stopped", url, self._pool.timeout)
-            raise ParseError(
-                url, f"parsing took longer than {self._pool.timeout:g} s and was stopped (a markup bomb, "
-                "or a document far larger than a feed)"
-            ) from None  # fmt: skip
+            reason = f"parsing took longer than {self._pool.timeout:g} s"
         except MemoryError:
-            log.warning("parsing %s ran out of its worker's memory limit", url)
-            raise ParseError(
-                url, f"parsing needed more than the {_mib(self._pool.memory_limit)} of memory it may use "
-                "and was stopped (a markup bomb, or a document far larger than a feed)"
-            ) from None  # fmt: skip
-        except JobCrashed:
-            log.error("the parser process died on %s", url)
+            reason = f"parsing needed more than the {_mib(self._pool.memory_limit)} of memory it may use"
+        except JobCrashed as exc:
+            log.error("the parser process died on %s: %s", url, exc)
             raise ParseError(url, "the parser process died on this document") from None
+        log.warning("%s: %s; its worker was stopped", url, reason)  # one line, whatever the worker printed
+        raise ParseError(
+            url, f"{reason} and was stopped (a markup bomb, or a document far larger than a feed)"
+        )
 
     def close(self) -> None:
         if self._pool is not None:

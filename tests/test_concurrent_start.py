@@ -35,9 +35,9 @@ from tests.fixture_server import FixtureServer
 from tests.racers import GATED_CLI, Workers, connect_worker
 from tests.stock import Stock, stock
 
-ROUNDS = 6
+ROUNDS = 4
 #: Rounds of the command-line race: each starts two interpreters (about 1.3 s of CPU apiece).
-CLI_ROUNDS = 3
+CLI_ROUNDS = 2
 #: Feeds polled by the command-line race.
 FEEDS = [f"feed-{i}" for i in range(8)]
 #: Feeds synced by the process races: enough that the old one-INSERT-a-feed sync held its

@@ -432,7 +432,7 @@ def test_import_and_its_dry_run_agree_on_mutated_digests(world: World) -> None:
     the CLI three times, a third of which is Typer building its commands)."""
 
     @settings(
-        max_examples=40 if world.sqlite else 8,
+        max_examples=30 if world.sqlite else 8,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
     )

@@ -33,8 +33,11 @@ WORDS = " ".join(["A naïve approach to serving models, explained step by step f
 
 
 @pytest.fixture
-def app_for(tmp_path: Path, database_url: str) -> Iterator[object]:
+def app_for(tmp_path: Path) -> Iterator[object]:
+    # Extraction is what is tested here, not the storage: SQLite only.
     apps: list[App] = []
+    (tmp_path / "data").mkdir()
+    database_url = f"sqlite:///{tmp_path / 'data' / 'aggregator.sqlite3'}"
 
     def build(server: FixtureServer, links: dict[str, str]) -> App:
         entries = [
