@@ -216,6 +216,11 @@ class _Worker:
         self._memory_limit = memory_limit
         self._preload = tuple(preload)
         self._retired = False
+        # Its driver thread restarts it while the program's exit (atexit) may retire it:
+        # killing, closing the pipe and starting a replacement happen one thread at a time,
+        # so a pipe is never closed twice (the second close could hit a reused descriptor)
+        # and no worker is started after the worker was retired.
+        self._lock = threading.RLock()
         self._start()
 
     def _start(self) -> None:
@@ -281,24 +286,28 @@ class _Worker:
 
     def restart(self) -> int | None:
         """Replace the worker with a new one; returns how the old one ended (its exit status)."""
-        self.kill()
-        ended = self.process.returncode
-        if not self._retired:
-            self._start()
-            log.debug("replaced a worker process: %s", self.process.pid)
-        return ended
+        with self._lock:
+            self.kill()
+            ended = self.process.returncode
+            if not self._retired:
+                self._start()
+                log.debug("replaced a worker process: %s", self.process.pid)
+            return ended
 
     def retire(self) -> None:
         """Kill the worker for good (the program is exiting): no replacement is started."""
-        self._retired = True
-        self.kill()
+        with self._lock:
+            self._retired = True
+            self.kill()
 
     def kill(self) -> None:
-        if self.is_alive():
-            self.process.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
-        self.conn.close()
+        with self._lock:
+            if self.is_alive():
+                self.process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+            if not self.conn.closed:
+                self.conn.close()
         self._stderr.join(timeout=5)  # what it printed last is in the log before the caller goes on
 
     def ask_to_stop(self) -> None:
