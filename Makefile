@@ -30,8 +30,9 @@ typecheck: setup
 	$(BIN)/mypy
 
 # pytest exits 5 when it collected nothing: that is a failure here, never hidden.
+# -n: the tests run in a process per core (at most 4); each has its own database or schema.
 pytest: setup
-	$(BIN)/pytest -p no:cacheprovider --cov=aggregator --cov-report=term:skip-covered
+	$(BIN)/pytest -p no:cacheprovider -n auto --maxprocesses 4 --cov=aggregator --cov-report=term:skip-covered
 
 test: lint typecheck pytest
 
