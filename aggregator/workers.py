@@ -389,7 +389,11 @@ class WorkerPool:
         self._closed = False
 
     def start(self) -> None:
-        """Start the worker processes now (the first job starts them otherwise); idempotent."""
+        """Start the worker processes now (the first job starts them otherwise); idempotent.
+
+        The kernel ties each worker to the thread that starts it (PR_SET_PDEATHSIG): start
+        a pool, or submit its first job, from a thread that lives as long as the pool.
+        """
         with self._lock:
             if self._workers:
                 return
