@@ -113,9 +113,8 @@ class Extractor:
             )  # fmt: skip
         except JobTimeout:
             status, reason = "timeout", f"extraction took longer than {self._pool.timeout:g} s; page skipped"
-        except MemoryError:
-            limit = (self._pool.memory_limit or 0) // (1024 * 1024)
-            status, reason = "error", f"extraction needed more than the {limit} MiB it may use; page skipped"
+        except MemoryError as exc:  # JobOutOfMemory: it says the limit
+            status, reason = "error", f"extraction {exc}; page skipped"
         except JobCrashed as exc:
             status, reason = "error", f"extraction crashed: {exc}"
         # One line per page, whatever the worker itself printed (that goes to the debug log).

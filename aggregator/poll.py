@@ -208,8 +208,8 @@ class ParsePool:
             return await self._pool.run(self._fn, body, url, dict(headers), self._max_bytes)
         except JobTimeout:
             reason = f"parsing took longer than {self._pool.timeout:g} s"
-        except MemoryError:
-            reason = f"parsing needed more than the {_mib(self._pool.memory_limit)} of memory it may use"
+        except MemoryError as exc:  # JobOutOfMemory: it says the limit
+            reason = f"parsing {exc}"
         except JobCrashed as exc:
             log.error("the parser process died on %s: %s", url, exc)
             raise ParseError(url, "the parser process died on this document") from None
@@ -221,10 +221,6 @@ class ParsePool:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
-
-
-def _mib(size: int | None) -> str:
-    return f"{(size or 0) // (1024 * 1024)} MiB"
 
 
 def _parse(body: bytes, url: str, headers: dict[str, str], max_bytes: int | None) -> ParsedFeed:

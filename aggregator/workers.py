@@ -63,6 +63,10 @@ class JobCrashed(Exception):
     """The worker died while running the job (a crash, or killed by the system)."""
 
 
+class JobOutOfMemory(MemoryError):
+    """The job needed more than its worker's memory limit; the worker was replaced."""
+
+
 _STOP = None
 #: What a worker says as it starts a job: the job's time limit counts from it,
 #: not from when it was sent (a new worker first boots and imports what it needs).
@@ -443,6 +447,8 @@ class WorkerPool:
                     # read): the next job gets a fresh one, so the same page always
                     # fails the same way.
                     worker.restart()
+                    limit = (self.memory_limit or 0) // (1024 * 1024)
+                    exc = JobOutOfMemory(f"needed more than the {limit} MiB of memory it may use")
                 future.set_exception(exc)
                 sent.popleft()
                 for job in list(sent):  # the stopped worker held these; its replacement gets them

@@ -85,7 +85,7 @@ def test_identical_pages_past_the_memory_limit_fail_alike_with_one_line_each(
 
     got = articles(app)
     reasons = {got[f"heavy{i}"].reason for i in range(3)}
-    assert reasons == {"extraction needed more than the 300 MiB it may use; page skipped"}
+    assert reasons == {"extraction needed more than the 300 MiB of memory it may use; page skipped"}
     assert all(got[f"heavy{i}"].status == "error" for i in range(3))
     assert capfd.readouterr().err == ""  # no worker's traceback on the user's terminal
     lines = [r.getMessage() for r in caplog.records if r.name == "aggregator.pages"]
