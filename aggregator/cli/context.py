@@ -19,6 +19,7 @@ from rich.text import Text
 from aggregator.app import App, make_app
 from aggregator.config import FeedsFile, Settings, load_config, load_settings
 from aggregator.controls import show_controls
+from aggregator.store.tables import CURATOR_CHARS
 from aggregator.types import OPEN_STATUSES, STATUSES, Status
 
 
@@ -137,17 +138,13 @@ def curator_option() -> str | None:
     return typer.Option(None, "--curator", envvar="AGGREGATOR_CURATOR", help=CURATOR_HELP)  # type: ignore[no-any-return]
 
 
-#: The longest curator name: the decision log and digest items keep it in a 200-character column.
-MAX_CURATOR_CHARS = 200
-
-
 def curator_name(value: str | None) -> str:
     """``--curator``, else $AGGREGATOR_CURATOR (Typer reads it into ``value``), else the login name."""
     if value and value.strip():
         name = value.strip()
-        if len(name) > MAX_CURATOR_CHARS:
+        if len(name) > CURATOR_CHARS:
             raise typer.BadParameter(
-                f"a curator's name has at most {MAX_CURATOR_CHARS} characters, this one {len(name):,} "
+                f"a curator's name has at most {CURATOR_CHARS} characters, this one {len(name):,} "
                 "(give a shorter --curator or AGGREGATOR_CURATOR)",
                 param_hint="--curator",
             )

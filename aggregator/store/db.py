@@ -31,6 +31,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
 
 from aggregator.errors import SchemaError, StorageError
 from alembic import command
@@ -318,10 +319,20 @@ def _schema_lock(engine: sa.Engine) -> Iterator[sa.Connection]:
             yield conn
         return
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            # Held until this transaction ends (PostgreSQL's DDL is transactional).
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+        hold_transaction_lock(conn, SCHEMA_LOCK_KEY)  # PostgreSQL's DDL is transactional
         yield conn
+
+
+def hold_transaction_lock(conn: sa.Connection | Session, key: int) -> None:
+    """Take PostgreSQL's advisory lock ``key`` until this transaction ends, waiting for whoever holds it.
+
+    For work that must run one process at a time across replicas (a schema
+    upgrade, a digest import). SQLite needs none: its writers already take
+    turns (``BEGIN IMMEDIATE``).
+    """
+    bind = conn.get_bind() if isinstance(conn, Session) else conn
+    if bind.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 
 def _check_known(script: ScriptDirectory, before: str | None, head: str, engine: sa.Engine) -> None:

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from aggregator.config import FeedsFile, SectionConfig
+from aggregator.decide import MAX_KEY_BYTES
 from aggregator.digest import (
     Digest,
     DigestItem,
@@ -47,8 +48,9 @@ from aggregator.digest import (
 )
 from aggregator.errors import DigestError
 from aggregator.store import search
+from aggregator.store.db import hold_transaction_lock
 from aggregator.store.repo import CHUNK, assign_groups, dialect_insert
-from aggregator.store.tables import candidates, digest_items, digests, feeds
+from aggregator.store.tables import CURATOR_CHARS, candidates, digest_items, digests, feeds
 from aggregator.urls import canonical_url, is_http_url
 
 _NAME_RE = re.compile(r"(?!0000)(\d{4})-(0[1-9]|1[0-2])")  # datetime has no year 0
@@ -414,14 +416,6 @@ def move(
 ImportKind = Literal["keep", "promote", "create"]
 Outcome = Literal["created", "promoted", "updated", "unchanged"]
 
-#: The longest key (canonical URL, else the URL as written) an imported item may have, in UTF-8 bytes:
-#: it is stored in btree indexes (``canonical_url`` and the unique ``(feed_id, entry_key)``), whose
-#: entries PostgreSQL caps at 2,704 bytes; a suffix such as `` (2024-03 #2)`` is added to the entry key
-#: of a second candidate for the same article.
-MAX_KEY_BYTES = 2000
-#: ``candidates.decided_by`` and ``digest_items.promoted_by`` are ``String(200)``.
-MAX_CURATOR = 200
-
 
 @dataclass(frozen=True, slots=True)
 class ImportAction:
@@ -705,8 +699,7 @@ def lock_imports(s: Session) -> None:
     Two imports at once would both plan the same new candidates and items and
     one would fail on the unique keys. SQLite's writers are one at a time already.
     """
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(sa.select(sa.func.pg_advisory_xact_lock(IMPORT_LOCK_KEY)))
+    hold_transaction_lock(s, IMPORT_LOCK_KEY)
 
 
 def _content_hash(item: ParsedItem) -> str:
@@ -743,9 +736,9 @@ def apply_import(s: Session, plan: ImportPlan, now: datetime, curator: str) -> I
     (PostgreSQL's READ COMMITTED lets another command do that), and the curator's name. Rolled back,
     it is the dry run: the same writes, so the same outcomes and refusals.
     """
-    if len(curator) > MAX_CURATOR:
+    if len(curator) > CURATOR_CHARS:
         raise DigestError(
-            f"the curator's name is {len(curator):,} characters long; at most {MAX_CURATOR} are stored "
+            f"the curator's name is {len(curator):,} characters long; at most {CURATOR_CHARS} are stored "
             "(give a shorter --curator or AGGREGATOR_CURATOR)"
         )
     digest_id = open_issue(s, plan.issue, now, force=plan.force)

@@ -13,6 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Dialect
 
+#: The longest curator name the decision log and digest items keep.
+CURATOR_CHARS = 200
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -131,7 +134,7 @@ candidates = sa.Table(
     sa.Column("notes", sa.JSON, nullable=False, server_default="[]"),
     sa.Column("snoozed_until", UTCDateTime, index=True),
     sa.Column("decided_at", UTCDateTime),
-    sa.Column("decided_by", sa.String(200)),
+    sa.Column("decided_by", sa.String(CURATOR_CHARS)),
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("feed_id", "entry_key"),
     # The queue's default listing: one status set, newest first.
@@ -185,7 +188,7 @@ decisions = sa.Table(
         nullable=False,
         index=True,
     ),
-    sa.Column("curator", sa.String(200), nullable=False),
+    sa.Column("curator", sa.String(CURATOR_CHARS), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
     # shortlist, promote, reject, snooze, restore, unpromote, note, wake, move, edit
     sa.Column("action", sa.String(20), nullable=False),
@@ -200,7 +203,7 @@ decisions = sa.Table(
     sa.Column("before", sa.JSON, nullable=False),
     sa.Column("after_version", sa.Integer, nullable=False),
     sa.Column("undone_at", UTCDateTime),
-    sa.Column("undone_by", sa.String(200)),
+    sa.Column("undone_by", sa.String(CURATOR_CHARS)),
     # The candidate's version after the undo.
     sa.Column("undo_version", sa.Integer),
 )
@@ -243,7 +246,7 @@ digest_items = sa.Table(
     # Image lines printed after the notes, as written: "![diagram](./x.png)".
     sa.Column("images", sa.JSON, nullable=False, server_default="[]"),
     sa.Column("promoted_at", UTCDateTime, nullable=False),
-    sa.Column("promoted_by", sa.String(200), nullable=False),
+    sa.Column("promoted_by", sa.String(CURATOR_CHARS), nullable=False),
     sa.Index("ix_digest_items_digest_id_section", "digest_id", "section"),
 )
 

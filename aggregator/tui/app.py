@@ -40,7 +40,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from aggregator.app import App as Service
-from aggregator.cli.context import parse_date
+from aggregator.cli.context import parse_date, when
 from aggregator.controls import show_controls
 from aggregator.errors import AggregatorError, ConflictError, DigestError, StorageError, TriageError
 from aggregator.store import queue as queue_store
@@ -497,11 +497,7 @@ class QueueScreen(Screen[None]):
                     until = parse(text)
                 except typer.BadParameter as exc:
                     return exc.message
-                return (
-                    None
-                    if until > clock()
-                    else f"{until.isoformat(' ', 'minutes')[:16]} has passed; pick a later date"
-                )
+                return None if until > clock() else f"{when(until)} has passed; pick a later date"
 
             def until(text: str | None) -> None:
                 if text is not None:
