@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from aggregator import __version__
 from aggregator.config import FeedsFile, Settings
 from aggregator.errors import ConfigError
-from aggregator.fetch import Fetcher, FetchSettings
+from aggregator.net.fetch import Fetcher, FetchSettings
 from aggregator.store import db, repo
 
 Clock = Callable[[], datetime]

@@ -47,8 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import trafilatura  # noqa: E402
 from lxml import html as lxml_html  # type: ignore[import-untyped,unused-ignore]  # noqa: E402
 
-from aggregator.extract import DEFAULT_SETTINGS, ExtractSettings, PageText, extract_page  # noqa: E402
-from aggregator.language import word_count  # noqa: E402
+from aggregator.articles.extract import DEFAULT_SETTINGS, ExtractSettings, PageText, extract_page  # noqa: E402
+from aggregator.articles.language import word_count  # noqa: E402
 
 PAGES = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pages"
 FAKEHOST = "http://fakehost/test/page.html"  # Readability's test harness URL

@@ -37,7 +37,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
-    from aggregator.pages import ExtractReport
+    from aggregator.articles.pages import ExtractReport
 
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 
@@ -73,7 +73,7 @@ def serve(conn: Connection, copies: int) -> None:
 def trafilatura_one(body: bytes) -> int:
     import trafilatura
 
-    # extract_page's settings (aggregator.extract.DEFAULT_SETTINGS), metadata included.
+    # extract_page's settings (aggregator.articles.extract.DEFAULT_SETTINGS), metadata included.
     text = trafilatura.extract(
         body, favor_recall=True, include_comments=False, include_tables=True, include_formatting=True,
         include_links=True, output_format="markdown", with_metadata=True,
@@ -95,9 +95,9 @@ def peak_mb(who: int) -> float:
 def pipeline_run(feed_url: str, workers: int) -> tuple[float, float, float, ExtractReport]:
     """Poll the page feed into a fresh database, then time extracting every page."""
     from aggregator.app import make_app
+    from aggregator.articles.pages import extract_pending
     from aggregator.config import Settings, load_config
-    from aggregator.pages import extract_pending
-    from aggregator.poll import run_async, run_poll
+    from aggregator.feeds.poll import run_async, run_poll
     from tests import feedgen
 
     with tempfile.TemporaryDirectory() as tmp:

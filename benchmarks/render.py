@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from aggregator.app import make_app  # noqa: E402
 from aggregator.config import FeedsFile, Settings, load_config  # noqa: E402
-from aggregator.digest import TEMPLATES, md_text, parse_digest, render  # noqa: E402
+from aggregator.digest.model import TEMPLATES, md_text, parse_digest, render  # noqa: E402
 from aggregator.store import digests as store  # noqa: E402
 from tests.feedgen import WORDS  # noqa: E402
 

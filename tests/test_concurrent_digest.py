@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
-from aggregator.digest import parse_digest
+from aggregator.digest.model import parse_digest
 from aggregator.store import digests as store
 from aggregator.store.tables import candidates, digest_items, digests
 from tests.conftest import postgres_schema_url

@@ -19,8 +19,8 @@ from typer.testing import CliRunner, Result
 import aggregator.cli as cli
 from aggregator.app import make_app
 from aggregator.config import Settings, load_config
-from aggregator.digest import render
-from aggregator.poll import run_poll
+from aggregator.digest.model import render
+from aggregator.feeds.poll import run_poll
 from aggregator.store import digests as store
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from tests import feedgen

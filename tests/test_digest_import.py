@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from aggregator.app import App, make_app
 from aggregator.config import SectionConfig, Settings, load_config
-from aggregator.digest import Digest, ParsedDigest, parse_digest, render
+from aggregator.digest.model import Digest, ParsedDigest, parse_digest, render
 from aggregator.errors import DigestError
 from aggregator.store import digests as store
 from aggregator.store import queue as queue_store

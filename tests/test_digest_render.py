@@ -16,7 +16,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from aggregator.config import SectionConfig
-from aggregator.digest import (
+from aggregator.digest.model import (
     TEMPLATES,
     Digest,
     DigestItem,

@@ -22,8 +22,8 @@ import pytest
 import trafilatura
 from trafilatura.utils import safe_base_url, safe_relative_url
 
-from aggregator import extract, language
-from aggregator.extract import (
+from aggregator.articles import extract, language
+from aggregator.articles.extract import (
     PageText,
     challenge_reason,
     decode_html,

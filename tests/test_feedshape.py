@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ParseError
-from aggregator.feedshape import MAX_DEPTH, MAX_TAGS, check_depth, check_tag_count
+from aggregator.feeds.shape import MAX_DEPTH, MAX_TAGS, check_depth, check_tag_count
 
 URL = "http://x.test/feed.xml"
 HEAD = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from aggregator import fetch
 from aggregator.errors import (
     BlockedURLError,
     BodyTooLargeError,
@@ -30,7 +29,8 @@ from aggregator.errors import (
     HTTPStatusError,
     TooManyRedirectsError,
 )
-from aggregator.fetch import ERROR_BODY_BYTES, GONE_REASON, Fetcher, FetchSettings, parse_retry_after
+from aggregator.net import fetch
+from aggregator.net.fetch import ERROR_BODY_BYTES, GONE_REASON, Fetcher, FetchSettings, parse_retry_after
 from aggregator.types import Fetched, Validators
 from tests.fixture_server import FixtureServer, Request, Response, serve
 

@@ -8,7 +8,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 import pytest
 
 from aggregator.errors import BlockedURLError
-from aggregator.guard import check_address, check_url_syntax, resolve_and_check
+from aggregator.net.guard import check_address, check_url_syntax, resolve_and_check
 
 NO_ALLOW: tuple[IPv4Network | IPv6Network, ...] = ()
 

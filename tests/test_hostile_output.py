@@ -33,7 +33,7 @@ import aggregator.cli as cli
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config, parse_config
 from aggregator.controls import CONTROLS, find_controls, strip_controls
-from aggregator.digest import (
+from aggregator.digest.model import (
     TEMPLATES,
     DigestItem,
     LintItem,
@@ -43,7 +43,7 @@ from aggregator.digest import (
     md_url,
     render,
 )
-from aggregator.opml import read_opml
+from aggregator.feeds.opml import read_opml
 from aggregator.store import repo
 from tests import hostile
 from tests.fixture_server import FixtureServer

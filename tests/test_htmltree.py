@@ -9,9 +9,9 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement
 
-from aggregator import extract
-from aggregator.extract import decode_html, extract_page, text_from_feed
-from aggregator.htmltree import parse_html
+from aggregator.articles import extract
+from aggregator.articles.extract import decode_html, extract_page, text_from_feed
+from aggregator.articles.htmltree import parse_html
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 

@@ -11,7 +11,14 @@ import pytest
 
 from aggregator.config import FeedConfig, load_config
 from aggregator.errors import ConfigError
-from aggregator.opml import ImportReport, OpmlFeed, export_opml, import_into_config, read_opml, read_opml_file
+from aggregator.feeds.opml import (
+    ImportReport,
+    OpmlFeed,
+    export_opml,
+    import_into_config,
+    read_opml,
+    read_opml_file,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_OPML = ROOT.parent / "shared" / "corpus" / "opml"

@@ -9,10 +9,10 @@ import pytest
 from lxml import etree
 from trafilatura.metadata import extract_metadata
 
-from aggregator import extract
-from aggregator.extract import decode_html
-from aggregator.htmltree import parse_html
-from aggregator.pagemeta import page_metadata
+from aggregator.articles import extract
+from aggregator.articles.extract import decode_html
+from aggregator.articles.htmltree import parse_html
+from aggregator.articles.pagemeta import page_metadata
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 URL = "https://blog.example.com/2024/03/a-post/"

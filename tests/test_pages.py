@@ -13,12 +13,12 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from aggregator import pages
 from aggregator.app import App, make_app
+from aggregator.articles import pages
+from aggregator.articles.pages import extract_pending, poll_and_extract
 from aggregator.cli import app as cli
 from aggregator.config import Settings, load_config
-from aggregator.pages import extract_pending, poll_and_extract
-from aggregator.poll import run_async, run_poll
+from aggregator.feeds.poll import run_async, run_poll
 from aggregator.store import articles as article_store
 from aggregator.store.tables import candidates
 from aggregator.types import Article

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from aggregator import pages
 from aggregator.app import App, make_app
+from aggregator.articles import pages
+from aggregator.articles.pages import poll_and_extract
 from aggregator.config import Settings, load_config
-from aggregator.pages import poll_and_extract
-from aggregator.poll import run_async
+from aggregator.feeds.poll import run_async
 from aggregator.store import articles as article_store
 from aggregator.store.tables import candidates
 from aggregator.types import Article
@@ -88,7 +88,7 @@ def test_identical_pages_past_the_memory_limit_fail_alike_with_one_line_each(
     assert reasons == {"extraction needed more than the 300 MiB of memory it may use; page skipped"}
     assert all(got[f"heavy{i}"].status == "error" for i in range(3))
     assert capfd.readouterr().err == ""  # no worker's traceback on the user's terminal
-    lines = [r.getMessage() for r in caplog.records if r.name == "aggregator.pages"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "aggregator.articles.pages"]
     for i in range(3):
         assert sum(f"/heavy{i}.html" in line for line in lines) == 1, lines
 

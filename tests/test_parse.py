@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import parse
 from aggregator.errors import ParseError
-from aggregator.parse import parse_date, parse_feed, plain_text
+from aggregator.feeds import parse
+from aggregator.feeds.parse import parse_date, parse_feed, plain_text
 from aggregator.types import ParsedEntry, ParsedFeed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ParseError
-from aggregator.parse import parse_feed
+from aggregator.feeds.parse import parse_feed
 from aggregator.types import ParsedFeed
 from aggregator.urls import canonical_url, is_http_url
 

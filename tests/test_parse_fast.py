@@ -1,4 +1,4 @@
-"""The lxml fast path (aggregator.parse_fast) against the feedparser path, document by document.
+"""The lxml fast path (aggregator.feeds.parse_fast) against the feedparser path, document by document.
 
 Wherever the fast path reads a document, the ParsedFeed must equal the one the
 feedparser path makes of it, field by field; where it declines, parse_feed falls
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import parse
 from aggregator.errors import ParseError
-from aggregator.parse_fast import fallback_reason, parse_fast, read_feed
+from aggregator.feeds import parse
+from aggregator.feeds.parse_fast import fallback_reason, parse_fast, read_feed
 from aggregator.types import ParsedFeed
 from tests import feedgen
 

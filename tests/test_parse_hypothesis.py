@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator.errors import ParseError
-from aggregator.parse import parse_feed
+from aggregator.feeds.parse import parse_feed
 from aggregator.types import ParsedFeed
 
 URL = "http://feeds.example.com/feed.xml"

@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from aggregator.errors import ParseError
-from aggregator.parse import parse_feed
-from aggregator.poll import ParsePool
+from aggregator.feeds.parse import parse_feed
+from aggregator.feeds.poll import ParsePool
 from aggregator.types import ParsedFeed
 from tests import feedgen
 

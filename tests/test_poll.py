@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from aggregator import poll as poll_module
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
-from aggregator.poll import run_poll
+from aggregator.feeds import poll as poll_module
+from aggregator.feeds.poll import run_poll
 from aggregator.store import repo
 from aggregator.store.tables import candidates, feeds
 from aggregator.types import FeedUpdateResult

@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
-from aggregator.poll import run_poll
-from aggregator.search import MAX_TEXT_CHARS, document
+from aggregator.feeds.poll import run_poll
+from aggregator.searchtext import MAX_TEXT_CHARS, document
 from aggregator.store import articles as article_store
 from aggregator.store import db
 from aggregator.store import queue as queue_store
@@ -398,7 +398,7 @@ MIXED = "Ωmega café naïve Москва हिन्दी ｶﾀｶﾅ ㄱㄴ
 
 
 def test_every_term_of_a_document_finds_it_on_its_own(q: Queue) -> None:
-    """The database's tokenizer splits a prepared document exactly where aggregator.search did."""
+    """The database's tokenizer splits a prepared document exactly where aggregator.searchtext did."""
     cid = q.ids["Fortuna for uncertainty"]
     with q.app.write() as s:
         s.execute(sa.update(candidates).where(candidates.c.id == cid).values(title=MIXED))

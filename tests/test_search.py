@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator.search import (
+from aggregator.searchtext import (
     MAX_TEXT_CHARS,
     Term,
     candidate_document,

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from aggregator import triage
 from aggregator.errors import ConflictError, DigestError, TriageError
 from aggregator.store import triage as store
 from aggregator.store.tables import candidates, decisions, digest_items, digests
 from aggregator.store.triage import Decision
+from aggregator.triage import states as triage
 from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock
 

@@ -118,7 +118,7 @@ def test_a_killed_poll_leaves_no_worker_behind(tmp_path: Path) -> None:
         try:
             assert poll.stderr is not None
             for line in poll.stderr:
-                if "worker processes for aggregator.parse:" in line:
+                if "worker processes for aggregator.feeds.parse:" in line:
                     pids = [int(pid) for pid in line.rsplit(":", 1)[1].split(",")]
                     break
             else:

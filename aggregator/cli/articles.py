@@ -10,11 +10,11 @@ import typer
 from rich import box
 from rich.table import Table
 
+from aggregator.articles.pages import extract_pending
 from aggregator.cli.candidates import candidate_dict
 from aggregator.cli.context import ID_MAX, console, iso, open_app, print_error, when
 from aggregator.controls import json_dumps
-from aggregator.pages import extract_pending
-from aggregator.poll import run_async
+from aggregator.feeds.poll import run_async
 from aggregator.store import articles as article_store
 from aggregator.store import repo
 from aggregator.store import triage as triage_store

@@ -25,7 +25,7 @@ from aggregator.cli.context import (
     styled,
 )
 from aggregator.controls import json_dumps, show_controls
-from aggregator.digest import TEMPLATES, Digest, DigestItem, parse_digest, render
+from aggregator.digest.model import TEMPLATES, Digest, DigestItem, parse_digest, render
 from aggregator.errors import DigestError
 from aggregator.store import digests as store
 from aggregator.store import repo

@@ -12,7 +12,7 @@ from rich.table import Table
 from aggregator.cli.context import console, iso, load, open_app, styled, when
 from aggregator.controls import CONTROLS, json_dumps
 from aggregator.errors import ConfigError
-from aggregator.opml import export_opml, import_into_config, read_opml
+from aggregator.feeds.opml import export_opml, import_into_config, read_opml
 from aggregator.store import repo
 from aggregator.types import FeedState
 

@@ -6,9 +6,9 @@ import typer
 from rich import box
 from rich.table import Table
 
+from aggregator.articles.pages import poll_and_extract
 from aggregator.cli.context import console, open_app, print_error, styled, when
-from aggregator.pages import poll_and_extract
-from aggregator.poll import run_async, run_poll
+from aggregator.feeds.poll import run_async, run_poll
 from aggregator.store import repo
 from aggregator.types import FeedUpdateResult
 

@@ -1,10 +1,10 @@
 """Digest issues in the database: open, list, load for rendering, publish, reorder, lint, import.
 
 Like ``repo``, functions take the caller's session and never commit; they return plain values
-(``aggregator.digest``'s dataclasses and the small ones below), never rows.
+(``aggregator.digest.model``'s dataclasses and the small ones below), never rows.
 
 - A published issue is frozen: changing it (``move``, ``import``, a promotion) needs ``force``.
-- The order within a subsection is :func:`aggregator.digest.order_items`'s; :func:`move` writes a
+- The order within a subsection is :func:`aggregator.digest.model.order_items`'s; :func:`move` writes a
   position for every item of the subsection, so the order the curator saw is the order kept.
 - Import (:func:`plan_import`, then :func:`apply_import` in the same unit of work) puts every item of a
   parsed digest into the issue as a promoted candidate. Items are matched to candidates by canonical
@@ -33,8 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from aggregator.config import FeedsFile, SectionConfig
-from aggregator.decide import MAX_KEY_BYTES
-from aggregator.digest import (
+from aggregator.digest.model import (
     Digest,
     DigestItem,
     LintFinding,
@@ -47,6 +46,7 @@ from aggregator.digest import (
     order_items,
 )
 from aggregator.errors import DigestError
+from aggregator.feeds.decide import MAX_KEY_BYTES
 from aggregator.store import search
 from aggregator.store.db import hold_transaction_lock
 from aggregator.store.repo import CHUNK, assign_groups, dialect_insert
@@ -217,7 +217,7 @@ def _known_sections(sections: Sequence[SectionConfig]) -> list[str]:
 
 
 def lint(s: Session, name: str, sections: Sequence[SectionConfig]) -> list[LintFinding]:
-    """The problems of issue ``name`` (see :func:`aggregator.digest.lint_findings`)."""
+    """The problems of issue ``name`` (see :func:`aggregator.digest.model.lint_findings`)."""
     row = _issue_row(s, name)
     cols = (
         digests.c.name.label("issue"),

@@ -29,7 +29,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FromClause
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
-from aggregator.search import query_terms
+from aggregator.searchtext import query_terms
 from aggregator.store import search
 from aggregator.store.tables import (
     articles,

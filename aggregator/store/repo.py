@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from aggregator.decide import EntryPlan, EntryRecord
+from aggregator.feeds.decide import EntryPlan, EntryRecord
 from aggregator.store import search
 from aggregator.store.tables import candidates, feeds
 from aggregator.types import Candidate, FeedState, Validators

@@ -1,6 +1,6 @@
 """The search index: one document per candidate, kept current by the writes that change its text.
 
-The documents are made by :mod:`aggregator.search` (title plus the start of the
+The documents are made by :mod:`aggregator.searchtext` (title plus the start of the
 article's text, CJK runs as bigrams), so each backend's own tokenizer only has
 to split at spaces:
 
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from aggregator.search import Term, candidate_document, query_terms
+from aggregator.searchtext import Term, candidate_document, query_terms
 from aggregator.store.tables import articles, candidate_search, candidates
 
 #: Candidates per statement.

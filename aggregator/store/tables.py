@@ -128,7 +128,7 @@ candidates = sa.Table(
     # The id of the first candidate with the same canonical URL (itself when
     # it is the first); None when the entry has no http(s) link.
     sa.Column("group_id", sa.Integer, index=True),
-    # Triage (aggregator.triage): the curator's notes, the date a snoozed
+    # Triage (aggregator.triage.states): the curator's notes, the date a snoozed
     # candidate comes back, and who last decided and when. `version` grows with
     # every decision, so a decision made on a stale view is refused.
     sa.Column("notes", sa.JSON, nullable=False, server_default="[]"),
@@ -254,7 +254,7 @@ digest_items = sa.Table(
 candidate_search = sa.Table(
     "candidate_search",
     metadata,
-    # The search index on PostgreSQL: each candidate's document (aggregator.search)
+    # The search index on PostgreSQL: each candidate's document (aggregator.searchtext)
     # as a tsvector of the 'simple' configuration, GIN-indexed. SQLite has an FTS5
     # virtual table of the same name instead, which SQLAlchemy cannot declare;
     # both are created by migration 0004 and written by store/search.py.

@@ -23,10 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from aggregator import triage
 from aggregator.errors import ConflictError, DigestError, TriageError
 from aggregator.store.digests import check_name, month_of, open_issue
 from aggregator.store.tables import candidates, decisions, digest_items, digests
+from aggregator.triage import states as triage
 from aggregator.types import Change, DecisionReport, Status
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import TSVECTOR
 
-from aggregator.search import candidate_document
+from aggregator.searchtext import candidate_document
 
 revision = "0004"
 down_revision = "0003"

@@ -25,6 +25,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aggregator.app import App
+from aggregator.articles.extract import (
+    PageText,
+    challenge_reason,
+    detect_language,
+    extract_page,
+    text_from_feed,
+)
 from aggregator.errors import (
     BlockedURLError,
     BodyTooLargeError,
@@ -33,9 +40,8 @@ from aggregator.errors import (
     HTTPStatusError,
     StorageError,
 )
-from aggregator.extract import PageText, challenge_reason, detect_language, extract_page, text_from_feed
-from aggregator.fetch import Fetcher
-from aggregator.poll import PollReport, poll
+from aggregator.feeds.poll import PollReport, poll
+from aggregator.net.fetch import Fetcher
 from aggregator.store import articles as store
 from aggregator.types import Article, ExtractJob, ExtractStatus, FeedUpdateResult, TextSource
 from aggregator.urls import is_http_url
@@ -201,7 +207,7 @@ def _fetch_failure(exc: FetchError) -> tuple[ExtractStatus, str, bool]:
 def make_pool(app: App) -> WorkerPool:
     return WorkerPool(
         max(1, app.parse_workers), timeout=EXTRACT_TIME_LIMIT, memory_limit=WORKER_MEMORY,
-        preload=("aggregator.extract",),
+        preload=("aggregator.articles.extract",),
     )  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 An untrusted URL is fetched only if it is http or https, carries no credentials, and every
 address its host resolves to is public, unless the operator allowed a network. The fetcher
 calls :func:`resolve_and_check` before the first request and again on every redirect hop,
-then connects to an address this module checked (see ``aggregator.fetch``), so a DNS answer
+then connects to an address this module checked (see ``aggregator.net.fetch``), so a DNS answer
 that changes between the check and the connection cannot send it elsewhere.
 
 Pure except for :func:`resolve_and_check`, which asks the resolver (``loop.getaddrinfo``).

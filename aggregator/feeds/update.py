@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from aggregator import decide
 from aggregator.errors import AggregatorError, FetchError, HTTPStatusError, ParseError
-from aggregator.fetch import Fetcher
+from aggregator.feeds import decide
+from aggregator.net.fetch import Fetcher
 from aggregator.types import FeedState, FeedUpdateResult, Fetched, Outcome, ParsedFeed
 
 ParseFn = Callable[[bytes, str, Mapping[str, str]], Awaitable[ParsedFeed]]

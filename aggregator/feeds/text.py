@@ -1,7 +1,7 @@
 """Feed values from feedparser-shaped results: entries, plain text, dates, links.
 
-Shared by the feedparser path (:mod:`aggregator.parse`) and the lxml fast path
-(:mod:`aggregator.parse_fast`): both produce feedparser's raw result (``feed``,
+Shared by the feedparser path (:mod:`aggregator.feeds.parse`) and the lxml fast path
+(:mod:`aggregator.feeds.parse_fast`): both produce feedparser's raw result (``feed``,
 ``entries``, ``version``) and :func:`xml_feed` turns it into a :class:`ParsedFeed`,
 so the two paths cannot disagree after parsing. Pure: no I/O and no clock.
 """

@@ -37,9 +37,9 @@ from lxml.html import HtmlElement  # type: ignore[import-untyped,unused-ignore]
 from trafilatura.settings import Document
 from trafilatura.xml import xmltotxt
 
-from aggregator.htmltree import parse_html
-from aggregator.language import detect_language, primary_language, word_count
-from aggregator.pagemeta import page_metadata
+from aggregator.articles.htmltree import parse_html
+from aggregator.articles.language import detect_language, primary_language, word_count
+from aggregator.articles.pagemeta import page_metadata
 from aggregator.types import ExtractStatus
 from aggregator.urls import is_http_url, resolve_url
 

@@ -10,7 +10,7 @@ An article page's 4xx/5xx answer keeps the first :data:`ERROR_BODY_BYTES` of its
 HTTPStatusError (bot walls answer 403 or 503 with an HTML challenge); a feed's is not read.
 
 Feed URLs come from the operator's feeds.yaml and are trusted; article links come from feed
-content and go through :mod:`aggregator.guard` on every hop. All httpx, OS and TLS errors
+content and go through :mod:`aggregator.net.guard` on every hop. All httpx, OS and TLS errors
 leave this module as :class:`aggregator.errors.FetchError` with a readable reason.
 
 Why a small client per host: one httpx.AsyncClient with a large pool spends milliseconds of
@@ -48,7 +48,7 @@ from aggregator.errors import (
     HTTPStatusError,
     TooManyRedirectsError,
 )
-from aggregator.guard import IPAddress, check_url_syntax, resolve_and_check
+from aggregator.net.guard import IPAddress, check_url_syntax, resolve_and_check
 from aggregator.types import Fetched, Validators
 
 FEED_ACCEPT = (

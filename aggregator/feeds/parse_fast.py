@@ -11,7 +11,7 @@ plumbing is rewritten, leaner: naming elements and attributes (what
 xml:lang, inline XHTML), ``pop`` (which stores an element's text) and a few
 helpers, memoised. They keep feedparser 6's behaviour, quirks included, so the
 raw result equals :func:`feedparser.parse`'s for the same bytes, and
-:func:`aggregator.feedtext.xml_feed` turns either into the same :class:`ParsedFeed`.
+:func:`aggregator.feeds.text.xml_feed` turns either into the same :class:`ParsedFeed`.
 tests/test_parse_fast.py holds the two paths to that, document by document.
 
 :func:`read_feed` returns None whenever it is not sure, and the caller then uses
@@ -45,13 +45,13 @@ from feedparser.urls import _urljoin, make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree  # type: ignore[import-untyped,unused-ignore]  # no stubs (lxml-stubs not used)
 
-from aggregator.feedtext import xml_feed
+from aggregator.feeds.text import xml_feed
 from aggregator.types import ParsedFeed
 
 __all__ = ["FastResult", "fallback_reason", "parse_fast", "read_feed"]
 
 FastResult = dict[str, Any]
-"""feedparser's result shape, as far as :mod:`aggregator.feedtext` reads it: version, feed, entries, bozo."""
+"""feedparser's result shape as :mod:`aggregator.feeds.text` reads it: version, feed, entries, bozo."""
 
 # The declaration feedparser writes over the document's own after re-encoding it as UTF-8.
 _XML_DECLARATION = re.compile(rb"^<\?xml[^>]*?>")
@@ -127,9 +127,9 @@ def parse_fast(
 ) -> ParsedFeed | None:
     """The :class:`ParsedFeed` the feedparser path makes of ``xml``, or None when unsure.
 
-    ``xml`` is the repaired document (see ``aggregator.parse._repair_xml``) and
+    ``xml`` is the repaired document (see ``aggregator.feeds.parse._repair_xml``) and
     ``warnings`` the repairs' warnings; ``url`` and ``http_language`` are as for
-    :func:`aggregator.parse.parse_feed`. Text is encoded as UTF-8.
+    :func:`aggregator.feeds.parse.parse_feed`. Text is encoded as UTF-8.
     """
     if isinstance(xml, str):
         xml = xml.encode("utf-8", "surrogatepass")

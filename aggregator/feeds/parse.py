@@ -8,7 +8,7 @@ clamping are decided later, with ``now``, in ``decide.py``)::
                                                    └─> depth ─> feedparser (no sanitising) ───┴─> ParsedFeed
 
 A document with absurd structure (more tags or deeper nesting than any feed)
-is refused before the expensive parse (:mod:`aggregator.feedshape`), and a
+is refused before the expensive parse (:mod:`aggregator.feeds.shape`), and a
 gzip-compressed body is inflated only up to the same cap as the HTTP body.
 
 Feed HTML is never rendered by this product, so feedparser runs with
@@ -24,10 +24,10 @@ Decoding (see :func:`_decode`) trusts a byte-order mark, then valid UTF-8
 charset and the XML declaration; feedparser is then handed UTF-8.
 
 A well-formed RSS or Atom document skips feedparser's SAX parser: the fast path
-(:mod:`aggregator.parse_fast`) parses it with lxml and feeds the tree to
+(:mod:`aggregator.feeds.parse_fast`) parses it with lxml and feeds the tree to
 feedparser's own element handlers: the same result, about three times faster.
 It declines (and feedparser parses) whatever it is unsure of, malformed XML
-first. Both paths end in :func:`aggregator.feedtext.xml_feed`.
+first. Both paths end in :func:`aggregator.feeds.text.xml_feed`.
 
 Every failure to find a feed raises :class:`ParseError` with a reason a person
 can act on; a malformed document whose entries could still be read is returned
@@ -48,8 +48,9 @@ from typing import Any
 import feedparser
 
 from aggregator.errors import ParseError
-from aggregator.feedshape import check_depth, check_tag_count
-from aggregator.feedtext import (
+from aggregator.feeds.parse_fast import parse_fast
+from aggregator.feeds.shape import check_depth, check_tag_count
+from aggregator.feeds.text import (
     TITLE_EXCERPT_CHARS,
     UNTITLED,
     absolute_link,
@@ -63,7 +64,6 @@ from aggregator.feedtext import (
     unique_entries,
     xml_feed,
 )
-from aggregator.parse_fast import parse_fast
 from aggregator.types import ParsedEntry, ParsedFeed
 from aggregator.urls import resolve_url
 

@@ -25,11 +25,11 @@ from typing import Any, TypeVar
 
 from aggregator.app import App
 from aggregator.errors import ParseError, StorageError
-from aggregator.fetch import Fetcher
-from aggregator.parse import parse_feed
+from aggregator.feeds.parse import parse_feed
+from aggregator.feeds.update import Policy, Polled, fetch_and_parse, settle
+from aggregator.net.fetch import Fetcher
 from aggregator.store import repo
 from aggregator.types import FeedState, FeedUpdateResult, ParsedFeed
-from aggregator.update import Policy, Polled, fetch_and_parse, settle
 from aggregator.workers import JobCrashed, JobTimeout, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ class ParsePool:
         self._pool: WorkerPool | None = None
         if workers > 0:
             self._pool = WorkerPool(
-                workers, timeout=timeout, memory_limit=memory_limit, preload=("aggregator.parse",)
+                workers, timeout=timeout, memory_limit=memory_limit, preload=("aggregator.feeds.parse",)
             )
 
     async def parse(self, body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
