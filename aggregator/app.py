@@ -24,6 +24,7 @@ from aggregator.config import FeedsFile, Settings
 from aggregator.errors import ConfigError
 from aggregator.net.fetch import Fetcher, FetchSettings
 from aggregator.store import db, repo
+from aggregator.taxonomy import Taxonomy
 
 Clock = Callable[[], datetime]
 
@@ -44,10 +45,13 @@ class App:
     parse_workers: int
     """Worker processes for feed parsing (0: parse in the polling process)."""
     transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
+    taxonomy: Taxonomy = field(init=False)
+    """The digest's sections as frozen values (what the layers below read)."""
     _reader: sessionmaker[Session] = field(init=False, repr=False)
     _writer: sessionmaker[Session] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.taxonomy = self.config.taxonomy()
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(immediate=True), expire_on_commit=False)
 

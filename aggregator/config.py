@@ -48,6 +48,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aggregator.errors import ConfigError
+from aggregator.taxonomy import Section, Subsection, Taxonomy
 
 __all__ = [
     "DigestConfig",
@@ -370,6 +371,15 @@ class FeedsFile(_Strict):
         for section in self.sections:
             ids.extend(section.full_ids() or [section.id])
         return ids
+
+    def taxonomy(self) -> Taxonomy:
+        """The sections as frozen values, for everything below the edge."""
+        return Taxonomy(
+            tuple(
+                Section(s.id, s.title, s.hide_labels, tuple(Subsection(b.id, b.title) for b in s.subsections))
+                for s in self.sections
+            )
+        )
 
     def section_number(self, section_id: str) -> str:
         """The printed number of a section: ``"2"`` for ``business``, ``"2.4"`` for ``business/mlops``.

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from aggregator.app import App, make_app
 from aggregator.config import SectionConfig, Settings, load_config
 from aggregator.digest.model import Digest, ParsedDigest, parse_digest, render
+from aggregator.digest.names import check_name
 from aggregator.errors import DigestError
 from aggregator.store import digests as store
 from aggregator.store import queue as queue_store
@@ -314,8 +315,8 @@ def test_an_item_dated_in_the_year_0_is_a_problem_and_so_is_the_issue_0000() -> 
         "t.md:3: the item is dated in the year 0 (write its month as Mon YYYY, e.g. Mar 2024)",
     )
     with pytest.raises(DigestError, match="not a digest issue: '0000-03'"):
-        store.check_name("0000-03")
-    assert store.check_name("0001-03") == "0001-03"
+        check_name("0000-03")
+    assert check_name("0001-03") == "0001-03"
 
 
 HOSTILE_LINES = [

@@ -19,6 +19,7 @@ from rich.text import Text
 from aggregator.app import App, make_app
 from aggregator.config import FeedsFile, Settings, load_config, load_settings
 from aggregator.controls import show_controls
+from aggregator.service import Service
 from aggregator.store.tables import CURATOR_CHARS
 from aggregator.types import OPEN_STATUSES, STATUSES, Status
 
@@ -110,6 +111,13 @@ def open_app(ctx: typer.Context, *, sync: bool = True) -> Iterator[App]:
         yield app
     finally:
         app.close()
+
+
+@contextmanager
+def open_service(ctx: typer.Context, *, sync: bool = True) -> Iterator[Service]:
+    """The service facade over :func:`open_app`'s application: what every command calls."""
+    with open_app(ctx, sync=sync) as app:
+        yield Service(app)
 
 
 def when(value: datetime | None) -> str:

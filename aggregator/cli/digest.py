@@ -26,6 +26,7 @@ from aggregator.cli.context import (
 )
 from aggregator.controls import json_dumps, show_controls
 from aggregator.digest.model import TEMPLATES, Digest, DigestItem, parse_digest, render
+from aggregator.digest.names import check_name
 from aggregator.errors import DigestError
 from aggregator.store import digests as store
 from aggregator.store import repo
@@ -320,7 +321,7 @@ def import_(
     Example: aggregator digest import 2022-12.md --digest 2022-12 --dry-run
     """
     try:
-        store.check_name(digest)
+        check_name(digest)
     except DigestError as exc:
         raise typer.BadParameter(str(exc), param_hint="--digest") from None
     text = _read_digest(file)

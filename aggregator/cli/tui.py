@@ -17,7 +17,7 @@ from aggregator.cli.context import (
     parse_statuses,
     print_error,
 )
-from aggregator.store.digests import check_name
+from aggregator.digest.names import check_name
 from aggregator.types import OPEN_STATUSES, STATUSES, QueueQuery
 
 

@@ -12,18 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from aggregator.store.tables import MAX_KEY_BYTES
 from aggregator.types import ParsedEntry, ParsedFeed
 from aggregator.urls import canonical_url, is_http_url
 
 DateSource = Literal["published", "updated", "first_seen"]
 
-#: The longest entry key and canonical URL stored as they are, in UTF-8 bytes.
-#: Both are indexed, and PostgreSQL refuses an index entry over 2,704 bytes: the
-#: whole batch of feeds being written would fail with it (2,000 leaves room for
-#: the suffix a digest import adds to a second key for one article). A longer
-#: key is stored as its hash (stable from poll to poll); a longer URL gets no
-#: canonical form (no grouping); a digest import refuses a longer link.
-MAX_KEY_BYTES = 2000
 #: The longest title kept; a real one is a line, a hostile one megabytes.
 MAX_TITLE_CHARS = 1000
 

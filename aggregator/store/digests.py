@@ -23,7 +23,6 @@ Like ``repo``, functions take the caller's session and never commit; they return
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,15 +44,13 @@ from aggregator.digest.model import (
     month_key,
     order_items,
 )
+from aggregator.digest.names import check_name, month_of
 from aggregator.errors import DigestError
-from aggregator.feeds.decide import MAX_KEY_BYTES
 from aggregator.store import search
 from aggregator.store.db import hold_transaction_lock
 from aggregator.store.repo import CHUNK, assign_groups, dialect_insert
-from aggregator.store.tables import CURATOR_CHARS, candidates, digest_items, digests, feeds
+from aggregator.store.tables import CURATOR_CHARS, MAX_KEY_BYTES, candidates, digest_items, digests, feeds
 from aggregator.urls import canonical_url, is_http_url
-
-_NAME_RE = re.compile(r"(?!0000)(\d{4})-(0[1-9]|1[0-2])")  # datetime has no year 0
 
 #: The feed row that holds candidates made by ``digest import``. Its name is not a valid feed name in
 #: feeds.yaml (names start with a letter or digit), so no configured feed can collide with it; it is
@@ -61,18 +58,6 @@ _NAME_RE = re.compile(r"(?!0000)(\d{4})-(0[1-9]|1[0-2])")  # datetime has no yea
 #: never claims it and ``list_feeds`` (``feeds status``) does not show it.
 IMPORT_FEED = "_import"
 IMPORT_FEED_URL = "urn:aggregator:digest-import"
-
-
-def check_name(name: str) -> str:
-    """``YYYY-MM`` or a DigestError that says how to write it."""
-    if not _NAME_RE.fullmatch(name):
-        raise DigestError(f"not a digest issue: {name!r} (write the month as YYYY-MM, e.g. 2024-03)")
-    return name
-
-
-def month_of(moment: datetime) -> str:
-    """The issue a moment falls in (UTC): ``2024-03``."""
-    return f"{moment.year:04d}-{moment.month:02d}"
 
 
 def _frozen(name: str) -> str:

@@ -16,6 +16,14 @@ from sqlalchemy.engine import Dialect
 #: The longest curator name the decision log and digest items keep.
 CURATOR_CHARS = 200
 
+#: The longest entry key and canonical URL stored as they are, in UTF-8 bytes.
+#: Both are indexed, and PostgreSQL refuses an index entry over 2,704 bytes: the
+#: whole batch of feeds being written would fail with it (2,000 leaves room for
+#: the suffix a digest import adds to a second key for one article). A longer
+#: key is stored as its hash (stable from poll to poll); a longer URL gets no
+#: canonical form (no grouping); a digest import refuses a longer link.
+MAX_KEY_BYTES = 2000
+
 metadata = sa.MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",

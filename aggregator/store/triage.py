@@ -23,8 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from aggregator.digest.names import check_name, month_of
 from aggregator.errors import ConflictError, DigestError, TriageError
-from aggregator.store.digests import check_name, month_of, open_issue
+from aggregator.store.digests import open_issue
 from aggregator.store.tables import candidates, decisions, digest_items, digests
 from aggregator.triage import states as triage
 from aggregator.types import Change, DecisionReport, Status

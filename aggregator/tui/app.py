@@ -42,10 +42,10 @@ from textual.widgets import Static
 from aggregator.app import App as Service
 from aggregator.cli.context import parse_date, when
 from aggregator.controls import show_controls
+from aggregator.digest.names import month_of
 from aggregator.errors import AggregatorError, ConflictError, DigestError, StorageError, TriageError
 from aggregator.store import queue as queue_store
 from aggregator.store import triage as triage_store
-from aggregator.store.digests import month_of
 from aggregator.store.triage import Decision
 from aggregator.tui.article import ARTICLE_KEYS, ArticleScreen
 from aggregator.tui.dialogs import (
