@@ -22,7 +22,7 @@ import pytest
 import trafilatura
 from trafilatura.utils import safe_base_url, safe_relative_url
 
-from aggregator.articles import extract, language
+from aggregator.articles import extract, language, links, walls
 from aggregator.articles.extract import (
     PageText,
     challenge_reason,
@@ -144,8 +144,8 @@ def test_links_are_absolute_http_deduplicated_and_in_order() -> None:
 
 def prepared_links(body: bytes, url: str) -> list[str]:
     """The hrefs of a page as extract_page hands it to trafilatura (which is told no URL)."""
-    tree = extract.parse_html(decode_html(body, "text/html")[0])
-    extract._prepare_anchors(tree, extract._base_url(tree, url))
+    tree = walls.parse_html(decode_html(body, "text/html")[0])
+    links.prepare_anchors(tree, links.base_url(tree, url))
     return [href for anchor in tree.iter("a") if (href := anchor.get("href"))]
 
 
@@ -420,7 +420,7 @@ def test_empty_pages_are_too_short(body: bytes) -> None:
 def test_pathological_pages_do_not_raise(monkeypatch: pytest.MonkeyPatch) -> None:
     deep = b"<html><body>" + b"<div>" * 5000 + b"deep" + b"</div>" * 5000 + b"</body></html>"
     assert extract_page(deep, url=URL, content_type="text/html").status in ("too_short", "ok")
-    monkeypatch.setattr(extract, "MAX_ELEMENTS", 100)
+    monkeypatch.setattr(walls, "MAX_ELEMENTS", 100)
     wide = html("".join(f"<p>paragraph {i}</p>" for i in range(200)))
     result = extract_page(wide, url=URL, content_type="text/html")
     assert result.status == "error"
@@ -677,14 +677,14 @@ def test_detect_language_counts_latin_letters_beside_other_scripts() -> None:
 def test_visible_text_on_the_quick_path_is_the_full_searchs(markup: str) -> None:
     tree = trafilatura.load_html(markup)
     assert tree is not None
-    assert extract._visible_texts(tree) == list(extract._VISIBLE_TEXT(tree))
+    assert walls._visible_texts(tree) == list(walls._VISIBLE_TEXT(tree))
 
 
 def test_visible_text_on_the_quick_path_on_every_fixture_page() -> None:
     for path in sorted(PAGES.glob("*.html")):
         tree = trafilatura.load_html(extract.decode_html(path.read_bytes(), "text/html")[0])
         assert tree is not None, path.name
-        assert extract._visible_texts(tree) == list(extract._VISIBLE_TEXT(tree)), path.name
+        assert walls._visible_texts(tree) == list(walls._VISIBLE_TEXT(tree)), path.name
 
 
 @pytest.mark.parametrize(

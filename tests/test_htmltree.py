@@ -9,7 +9,7 @@ import trafilatura
 from lxml import etree
 from lxml.html import HtmlComment, HtmlElement
 
-from aggregator.articles import extract
+from aggregator.articles import extract, feedtext, walls
 from aggregator.articles.extract import decode_html, extract_page, text_from_feed
 from aggregator.articles.htmltree import parse_html
 
@@ -70,6 +70,7 @@ def test_every_fixture_page_extracts_as_with_trafilaturas_loader(monkeypatch: py
         assert same_tree(parse_html(decoded), trafilatura.load_html(decoded)), path.name
     item = "<p>A <b>feed</b> item.</p>" * 40
     feed = text_from_feed(item, "text/html", None, url="https://example.com/")
-    monkeypatch.setattr(extract, "parse_html", trafilatura.load_html)
+    monkeypatch.setattr(walls, "parse_html", trafilatura.load_html)
+    monkeypatch.setattr(feedtext, "parse_html", trafilatura.load_html)
     assert extract_all() == ours
     assert text_from_feed(item, "text/html", None, url="https://example.com/") == feed

@@ -24,7 +24,10 @@ from lxml.html import (  # type: ignore[import-untyped,unused-ignore]
 )
 from trafilatura.utils import is_dubious_html, repair_faulty_html
 
-__all__ = ["parse_html"]
+__all__ = ["PARSER_ERRORS", "parse_html"]
+
+# What lxml and trafilatura raise on pages they cannot handle: a property of the page, so a status.
+PARSER_ERRORS = (ValueError, TypeError, LookupError, RecursionError, etree.LxmlError)
 
 
 def _parser() -> HTMLParser:
