@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ParseError
-from aggregator.feeds import parse
+from aggregator.feeds import feedbytes, parse
 from aggregator.feeds.parse_fast import fallback_reason, parse_fast, read_feed
 from aggregator.types import ParsedFeed
 from tests import feedgen
@@ -40,13 +40,13 @@ def outcome(body: bytes, *, fast: bool, url: str = URL, content_type: str | None
 
 def repaired(body: bytes, content_type: str | None = None) -> bytes | None:
     """The bytes parse.py hands the fast path (None for JSON or an empty body)."""
-    _, charset = parse._split_content_type(content_type)
+    _, charset = feedbytes.split_content_type(content_type)
     if body[:2] == b"\x1f\x8b":
-        body = parse._gunzip(body, URL)
-    start = parse._peek(body)
+        body = feedbytes.gunzip(body, URL)
+    start = feedbytes.peek(body)
     if not start or start[0] == "{":
         return None
-    text = parse._decode(body, charset, parse._xml_declared_encoding(body))
+    text = feedbytes.decode(body, charset, feedbytes.xml_declared_encoding(body))
     return parse._repair_xml(text)[0]
 
 

@@ -19,7 +19,7 @@ options say, feedparser joins ``<link>``, ``href`` and permalink guids with
 links are then resolved against the final URL by
 :func:`~aggregator.urls.resolve_url`.
 
-Decoding (see :func:`_decode`) trusts a byte-order mark, then valid UTF-8
+Decoding (see :func:`aggregator.feeds.feedbytes.decode`) trusts a byte-order mark, then valid UTF-8
 (wrong declarations are common, accidental valid UTF-8 is not), then the HTTP
 charset and the XML declaration; feedparser is then handed UTF-8.
 
@@ -36,11 +36,8 @@ with ``warning`` set.
 
 from __future__ import annotations
 
-import codecs
 import io
-import json
 import re
-import zlib
 from collections.abc import Mapping
 from html.entities import html5 as _HTML5_ENTITIES
 from typing import Any
@@ -48,30 +45,31 @@ from typing import Any
 import feedparser
 
 from aggregator.errors import ParseError
+from aggregator.feeds.feedbytes import (
+    MAX_GUNZIPPED_BYTES,
+    decode,
+    gunzip,
+    peek,
+    split_content_type,
+    xml_declared_encoding,
+)
+from aggregator.feeds.jsonfeed import parse_json_feed
 from aggregator.feeds.parse_fast import parse_fast
 from aggregator.feeds.shape import check_depth, check_tag_count
 from aggregator.feeds.text import (
     TITLE_EXCERPT_CHARS,
     UNTITLED,
-    absolute_link,
-    entry_key,
-    excerpt,
     feed_title,
-    language_tag,
     parse_date,
     plain_text,
     readable_entries,
-    unique_entries,
     xml_feed,
 )
-from aggregator.types import ParsedEntry, ParsedFeed
+from aggregator.types import ParsedFeed
 from aggregator.urls import resolve_url
 
-__all__ = ["TITLE_EXCERPT_CHARS", "UNTITLED", "parse_date", "parse_feed", "plain_text"]
+__all__ = ["MAX_GUNZIPPED_BYTES", "TITLE_EXCERPT_CHARS", "UNTITLED", "parse_date", "parse_feed", "plain_text"]
 
-MAX_GUNZIPPED_BYTES = 10 * 1024 * 1024
-"""A body that is itself gzip-compressed (a .xml.gz served as is) may expand to this much unless the
-caller gives its own cap (the poll gives ``fetch.max_body_bytes``, the cap on every body)."""
 
 _JSON_TYPES = frozenset({"application/feed+json", "application/json"})
 
@@ -126,14 +124,14 @@ def _parse_feed(
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     if content_type is None:
         content_type = lowered.get("content-type")
-    mime, charset = _split_content_type(content_type)
+    mime, charset = split_content_type(content_type)
     if body[:2] == b"\x1f\x8b":
-        body = _gunzip(body, url, MAX_GUNZIPPED_BYTES if max_bytes is None else max_bytes)
-    start = _peek(body)
+        body = gunzip(body, url, MAX_GUNZIPPED_BYTES if max_bytes is None else max_bytes)
+    start = peek(body)
     if not start:
         raise ParseError(url, "empty response body: the server sent no document; check the feed URL")
     if start[0] == "{" or (mime in _JSON_TYPES and start[0] != "<"):
-        return _parse_json_feed(body, url=url, charset=charset)
+        return parse_json_feed(body, url=url, charset=charset)
     return _parse_xml_feed(
         body, url=url, mime=mime, charset=charset, http_language=lowered.get("content-language"), fast=fast
     )
@@ -146,7 +144,7 @@ def _parse_xml_feed(
     body: bytes, *, url: str, mime: str, charset: str | None, http_language: str | None, fast: bool
 ) -> ParsedFeed:
     check_tag_count(body, url)
-    text = _decode(body, charset, _xml_declared_encoding(body))
+    text = decode(body, charset, xml_declared_encoding(body))
     xml, line_offset, warnings = _repair_xml(text)
     if fast:
         parsed = parse_fast(xml, url=url, http_language=http_language, warnings=warnings)
@@ -205,10 +203,6 @@ def _repair_xml(text: str) -> tuple[bytes, int, list[str]]:
 
 
 _XML_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# In a JSON Feed's strings, what no database stores: NUL (PostgreSQL refuses it) and the lone
-# surrogates a \\uD800 escape leaves (UTF-8 cannot encode them). Other control characters are
-# kept, as text; every front end shows them as escapes.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # An "&" that does not start one of XML's own references: a bare ampersand
 # ("?a=1&b=2") or an HTML entity such as &nbsp; -- the commonest XML errors in feeds.
 _NOT_XML_REFERENCE = r"&(?!(?:lt|gt|amp|quot|apos|#[0-9]+|#[xX][0-9A-Fa-f]+);)"
@@ -275,239 +269,3 @@ def _not_a_feed_reason(text: str, mime: str, feed: dict[str, Any], url: str, mal
 
 _FEED_LINK_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json"})
 _ROOT_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]*)")
-
-
-# -- JSON Feed ---------------------------------------------------------------
-
-
-def _parse_json_feed(body: bytes, *, url: str, charset: str | None) -> ParsedFeed:
-    """Read a JSON Feed (https://jsonfeed.org/version/1.1), forgiving wrong types."""
-    try:
-        doc = json.loads(_decode(body, charset, None))
-    except (ValueError, RecursionError) as exc:
-        raise ParseError(url, f"not a feed: invalid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ParseError(url, "not a feed: a JSON document that is not an object")
-    version = _json_str(doc.get("version")) or ""
-    items = doc.get("items")
-    if "jsonfeed.org/version/" not in version and not isinstance(items, list):
-        raise ParseError(url, "not a feed: a JSON document without a JSON Feed version or items")
-    if version.rstrip("/").endswith("/1.1"):
-        feed_format = "json11"
-    elif version.rstrip("/").endswith("/1"):
-        feed_format = "json10"
-    else:
-        feed_format = "json"
-    warnings: list[str] = []
-    feed_author = _json_author(doc)
-    raw_items = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
-    language = language_tag(_json_str(doc.get("language")))
-    entries = (
-        _json_entry(item, url=url, feed_author=feed_author, feed_language=language) for item in raw_items
-    )
-    title = plain_text(_json_str(doc.get("title")) or "", html=False)
-    return ParsedFeed(
-        title=title or None,
-        link=absolute_link(url, _json_str(doc.get("home_page_url"))),
-        format=feed_format,
-        language=language,
-        entries=unique_entries(entries, warnings),
-        warning="; ".join(warnings) or None,
-    )
-
-
-def _json_entry(
-    item: dict[str, Any], *, url: str, feed_author: str | None, feed_language: str | None
-) -> ParsedEntry:
-    raw_id = item.get("id")
-    guid = (
-        (_json_str(str(raw_id)) or "").strip()
-        if isinstance(raw_id, str | int) and not isinstance(raw_id, bool)
-        else ""
-    )
-    link = absolute_link(url, _json_str(item.get("url"))) or absolute_link(
-        url, _json_str(item.get("external_url"))
-    )
-    content_html = _json_str(item.get("content_html"))
-    content_text = _json_str(item.get("content_text"))
-    content = content_html or content_text
-    summary = _json_str(item.get("summary"))
-    published = parse_date(_json_str(item.get("date_published")) or "")
-    updated = parse_date(_json_str(item.get("date_modified")) or "")
-    title = plain_text(_json_str(item.get("title")) or "", html=False)
-    title = title or excerpt(summary or content) or UNTITLED
-    raw_tags = item.get("tags")
-    tags = (
-        (plain_text(_json_str(tag) or "", html=False) for tag in raw_tags)
-        if isinstance(raw_tags, list)
-        else ()
-    )
-    return ParsedEntry(
-        key=entry_key(guid or None, link, title, published or updated),
-        guid=guid or None,
-        link=link,
-        title=title,
-        author=_json_author(item) or feed_author,
-        summary=summary,
-        content=content,
-        content_type=("text/html" if content_html else "text/plain") if content else None,
-        published=published,
-        updated=updated,
-        language=language_tag(_json_str(item.get("language"))) or feed_language,
-        tags=tuple(dict.fromkeys(tag for tag in tags if tag)),
-    )
-
-
-def _json_author(obj: dict[str, Any]) -> str | None:
-    """The first author's name: ``authors`` (1.1), else ``author`` (1.0)."""
-    authors = obj.get("authors")
-    candidates = authors if isinstance(authors, list) else []
-    candidates = [*candidates, obj.get("author")]
-    for author in candidates:
-        if isinstance(author, dict):
-            name = plain_text(_json_str(author.get("name")) or "", html=False)
-            if name:
-                return name
-    return None
-
-
-def _json_str(value: object) -> str | None:
-    """A JSON string as text we can store: NUL removed, a lone surrogate (``\\ud800``, which no
-    database can encode) replaced by U+FFFD; None for anything else or empty."""
-    if not isinstance(value, str) or not value:
-        return None
-    return _UNSTORABLE.sub(_storable, value) if _UNSTORABLE.search(value) else value
-
-
-def _storable(match: re.Match[str]) -> str:
-    return "\ufffd" if "\ud800" <= match.group() <= "\udfff" else ""
-
-
-# -- bytes to text -------------------------------------------------------------
-
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-# Labels whose documents are really written in a superset (as browsers decode them, WHATWG Encoding).
-_SUPERSETS = {
-    "iso-8859-1": "cp1252",
-    "latin-1": "cp1252",
-    "latin1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-    "euc-kr": "cp949",
-    "ks_c_5601-1987": "cp949",
-    "ksc5601": "cp949",
-    "shift_jis": "cp932",
-    "shift-jis": "cp932",
-    "sjis": "cp932",
-    "x-sjis": "cp932",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-}
-# A server's ISO-8859-1 is usually its default, not a statement about the document.
-_WEAK_CHARSETS = frozenset({"cp1252"})
-_XML_ENCODING = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-
-
-def _decode(body: bytes, http_charset: str | None, declared: str | None) -> str:
-    """The document's text: BOM, then valid UTF-8, then the declared charsets, then windows-1252."""
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(encoding, "replace")
-    if body[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
-        return body.decode("utf-16-le" if body[0] == 0x3C else "utf-16-be", "replace")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    lenient = body.decode("utf-8", "replace")
-    bad = lenient.count("\ufffd")
-    non_ascii = len(lenient) - len(lenient.encode("ascii", "ignore"))
-    if non_ascii - bad > 10 * bad:  # UTF-8 with a few stray bytes, whatever was declared
-        return lenient
-    candidates = [_codec(name) for name in (http_charset, declared)]
-    ordered = [name for name in candidates if name and name not in _WEAK_CHARSETS]
-    ordered += [name for name in candidates if name and name in _WEAK_CHARSETS]
-    for encoding in dict.fromkeys(ordered):
-        if encoding == "utf-8":
-            continue
-        try:
-            return body.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    fallback = next((name for name in ordered if name != "utf-8"), "cp1252")
-    try:
-        return body.decode(fallback)
-    except UnicodeDecodeError:
-        return body.decode(fallback if fallback != "cp1252" else "latin-1", "replace")
-
-
-def _codec(label: str | None) -> str | None:
-    """A Python codec name for a charset label, or None when unknown."""
-    if not label:
-        return None
-    label = label.strip().strip("\"'").lower()
-    label = _SUPERSETS.get(label, label)
-    try:
-        name = codecs.lookup(label).name
-        "a".encode(name)  # "base64", "rot13" and friends are codecs, but not text encodings
-    except (LookupError, UnicodeError):
-        return None
-    if name in ("utf-16", "utf-32"):
-        return None  # without a BOM these are guesses; the BOM check came first
-    if name in ("idna", "punycode", "unicode-escape", "raw-unicode-escape"):
-        return None  # text codecs, but no document is written in them
-    if name in ("iso8859-1", "ascii"):
-        return "cp1252"
-    return name
-
-
-def _xml_declared_encoding(body: bytes) -> str | None:
-    match = _XML_ENCODING.match(body[:512].lstrip(b"\xef\xbb\xbf \t\r\n"))
-    return match.group(1).decode("ascii") if match else None
-
-
-def _split_content_type(value: str | None) -> tuple[str, str | None]:
-    if not value:
-        return "", None
-    mime, _, params = value.partition(";")
-    charset = None
-    for param in params.split(";"):
-        name, _, param_value = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = param_value.strip().strip("\"'") or None
-    return mime.strip().lower(), charset
-
-
-def _peek(body: bytes) -> str:
-    """The start of the document, BOM and leading whitespace removed, enough to sniff its kind."""
-    head = body[:1024]
-    for bom, encoding in _BOMS:
-        if head.startswith(bom):
-            return head[len(bom) :].decode(encoding, "ignore").lstrip()
-    if head[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
-        return "<"
-    return head.decode("latin-1").lstrip()
-
-
-def _gunzip(body: bytes, url: str, max_bytes: int = MAX_GUNZIPPED_BYTES) -> bytes:
-    """The first gzip member of ``body``, refused when it inflates past ``max_bytes``."""
-    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = decompressor.decompress(body, max_bytes)
-    except zlib.error as exc:
-        raise ParseError(url, f"not a feed: a damaged gzip body ({exc})") from None
-    if not data and not decompressor.eof:
-        raise ParseError(url, "not a feed: a damaged gzip body (it ends before any data)")
-    if decompressor.unconsumed_tail or (not decompressor.eof and decompressor.decompress(b"", 1)):
-        raise ParseError(url, f"not a feed: the gzip-compressed body expands past {_size(max_bytes)}")
-    return data
-
-
-def _size(n: int) -> str:
-    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 and n % (1024 * 1024) == 0 else f"{n:,} bytes"
