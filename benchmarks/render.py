@@ -27,8 +27,11 @@ sys.path.insert(0, str(ROOT))
 
 from aggregator.app import make_app  # noqa: E402
 from aggregator.config import FeedsFile, Settings, load_config  # noqa: E402
-from aggregator.digest.model import TEMPLATES, md_text, parse_digest, render  # noqa: E402
-from aggregator.store import digests as store  # noqa: E402
+from aggregator.digest import import_apply, import_plan, issues  # noqa: E402
+from aggregator.digest.markdown import md_text  # noqa: E402
+from aggregator.digest.model import TEMPLATES  # noqa: E402
+from aggregator.digest.read import parse_digest  # noqa: E402
+from aggregator.digest.render import render  # noqa: E402
 from tests.feedgen import WORDS  # noqa: E402
 
 KOREAN = ["추천", "모델", "서빙", "비용", "학습", "추론", "검색", "데이터", "파이프라인", "임베딩"]
@@ -106,14 +109,16 @@ def main() -> None:
         try:
             app.sync_feeds()
             start = time.perf_counter()
-            parsed = parse_digest(text, config.sections)
+            parsed = parse_digest(text, app.taxonomy)
             assert not parsed.problems, parsed.problems[:3]
             with app.write() as s:
-                plan = store.plan_import(s, parsed, "2024-03", config.sections)
-                store.apply_import(s, plan, app.clock(), "bench")
+                plan = import_plan.plan_import(s, parsed, "2024-03", app.taxonomy)
+                import_apply.apply_import(s, plan, app.clock(), "bench")
             imported_ms = (time.perf_counter() - start) * 1000
             with app.read() as s:
-                issue = store.load_issue(s, "2024-03", config)
+                issue = issues.load_issue(
+                    s, "2024-03", app.taxonomy, title=config.digest.title, preface=config.digest.preface
+                )
             items = len(issue.items)
             assert items == args.items, items
             notes = sum(len(i.notes) for i in issue.items)
@@ -122,7 +127,9 @@ def main() -> None:
 
             def load() -> object:
                 with app.read() as s:
-                    return store.load_issue(s, "2024-03", config)
+                    return issues.load_issue(
+                        s, "2024-03", app.taxonomy, title=config.digest.title, preface=config.digest.preface
+                    )
 
             rows = []
             load_median, load_p95 = timed(load, args.runs)
@@ -131,7 +138,13 @@ def main() -> None:
 
                 def both(template: str = template, style: str = style) -> str:
                     with app.read() as s:
-                        loaded = store.load_issue(s, "2024-03", config)
+                        loaded = issues.load_issue(
+                            s,
+                            "2024-03",
+                            app.taxonomy,
+                            title=config.digest.title,
+                            preface=config.digest.preface,
+                        )
                     return render(loaded, template, notes=style)  # type: ignore[arg-type]
 
                 def alone(template: str = template, style: str = style) -> str:

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
-from aggregator.digest.model import parse_digest
+from aggregator.digest import import_apply, import_plan
+from aggregator.digest.read import parse_digest
+from aggregator.store import digest_import
 from aggregator.store import digests as store
 from aggregator.store.tables import candidates, digest_items, digests
 from tests.conftest import postgres_schema_url
@@ -107,17 +109,20 @@ def test_two_first_promotions_of_a_month_open_one_issue(shop: tuple[Stock, App])
 
 def test_two_imports_of_one_digest_at_once_import_it_once(shop: tuple[Stock, App]) -> None:
     stock_, twin = shop
-    parsed = parse_digest(DIGEST, stock_.app.config.sections, source="d.md")
+    parsed = parse_digest(DIGEST, stock_.app.taxonomy, source="d.md")
     assert not parsed.problems and len(parsed.items) == 3
 
-    def import_it(s: Session) -> store.ImportReport:
-        store.lock_imports(s)
-        plan = store.plan_import(s, parsed, "2022-12", stock_.app.config.sections, source="d.md")
-        return store.apply_import(s, plan, T0, "curator")
+    def import_it(s: Session) -> import_plan.ImportReport:
+        digest_import.lock_imports(s)
+        plan = import_plan.plan_import(s, parsed, "2022-12", stock_.app.taxonomy, source="d.md")
+        return import_apply.apply_import(s, plan, T0, "curator")
 
     first, second = race(stock_.app, twin, import_it)
 
-    assert isinstance(first, store.ImportReport) and isinstance(second, store.ImportReport), (first, second)
+    assert isinstance(first, import_plan.ImportReport) and isinstance(second, import_plan.ImportReport), (
+        first,
+        second,
+    )
     assert (first.created, second.created) == (3, 0)  # the second found what the first added
     with twin.read() as s:
         items = s.execute(sa.select(sa.func.count()).select_from(digest_items)).scalar_one()

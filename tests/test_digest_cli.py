@@ -19,9 +19,10 @@ from typer.testing import CliRunner, Result
 import aggregator.cli as cli
 from aggregator.app import make_app
 from aggregator.config import Settings, load_config
-from aggregator.digest.model import render
+from aggregator.digest import issues
+from aggregator.digest.render import render
 from aggregator.feeds.poll import run_poll
-from aggregator.store import digests as store
+from aggregator.store import digest_import
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from tests import feedgen
 from tests.fixture_server import FixtureServer
@@ -388,9 +389,9 @@ def test_the_import_feed_stays_out_of_feeds_status_and_poll(project: dict[str, i
            "--digest", "2024-01")  # fmt: skip
     status = json.loads(invoke("feeds", "status", "--json").output)
     assert {f["name"] for f in status} == {"alpha", "beta"}
-    poll = runner.invoke(ROOT, ["poll", "--feed", store.IMPORT_FEED])
+    poll = runner.invoke(ROOT, ["poll", "--feed", digest_import.IMPORT_FEED])
     assert poll.exit_code == 2 and "no feed named _import" in poll.output
-    listed = json.loads(invoke("candidates", "list", "--feed", store.IMPORT_FEED, "--json").output)
+    listed = json.loads(invoke("candidates", "list", "--feed", digest_import.IMPORT_FEED, "--json").output)
     assert [(c["title"], c["status"], c["date_source"]) for c in listed] == [("X", "promoted", "digest")]
 
 
@@ -399,7 +400,16 @@ def test_render_matches_the_pure_renderer(project: dict[str, int], tmp_path: Pat
     app = make_app(Settings(), load_config(Path("feeds.yaml")), config_path=Path("feeds.yaml"))
     try:
         with app.read() as s:
-            expected = render(store.load_issue(s, "2024-03", app.config), "trend-post")
+            expected = render(
+                issues.load_issue(
+                    s,
+                    "2024-03",
+                    app.taxonomy,
+                    title=app.config.digest.title,
+                    preface=app.config.digest.preface,
+                ),
+                "trend-post",
+            )
     finally:
         app.close()
     assert invoke("digest", "render", "2024-03", "-t", "trend-post").output == expected

@@ -19,15 +19,18 @@ import sqlalchemy as sa
 
 from aggregator.app import App, make_app
 from aggregator.config import SectionConfig, Settings, load_config
-from aggregator.digest.model import Digest, ParsedDigest, parse_digest, render
+from aggregator.digest import import_apply, import_plan, issues
+from aggregator.digest.model import Digest
 from aggregator.digest.names import check_name
+from aggregator.digest.read import ParsedDigest, parse_digest
+from aggregator.digest.render import render
 from aggregator.errors import DigestError
-from aggregator.store import digests as store
+from aggregator.store import digest_import, repo
 from aggregator.store import queue as queue_store
-from aggregator.store import repo
 from aggregator.store import triage as triage_store
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from aggregator.store.triage import Decision
+from aggregator.taxonomy import Section, Subsection, Taxonomy
 from aggregator.types import QueueQuery
 from tests.fixture_server import FixtureServer
 from tests.stock import Clock, Stock, stock
@@ -38,35 +41,47 @@ SEED_000 = SEEDS / "000_4f8890a1120b5ccf.txt"
 SEED_002 = SEEDS / "002_8eaeefd8fdeda347.txt"
 NOW = datetime(2024, 4, 2, 9, 0, tzinfo=UTC)
 
-TAXONOMY = [
-    SectionConfig.model_validate(
-        {
-            "id": "research",
-            "title": "Research",
-            "subsections": [{"id": "cv", "title": "CV"}, {"id": "nlp", "title": "NLP"}],
-        }
-    ),
-    SectionConfig.model_validate(
-        {
-            "id": "business",
-            "title": "Business Cases and Implementations",
-            "subsections": [
-                {"id": "vision-models", "title": "Vision Models"},
-                {"id": "vision-systems", "title": "Vision Systems"},
-                {"id": "mlops", "title": "Training, Inference and MLOps"},
-            ],
-        }
-    ),
-    SectionConfig.model_validate(
-        {
-            "id": "aws",
-            "title": "AWS ML Only",
-            "hide_labels": True,
-            "subsections": [{"id": "mlops", "title": "Training, Inference and MLOps"}],
-        }
-    ),
-    SectionConfig.model_validate({"id": "events", "title": "Events", "subsections": []}),
-]
+
+def _taxonomy(sections: list[SectionConfig]) -> Taxonomy:
+    return Taxonomy(
+        tuple(
+            Section(s.id, s.title, s.hide_labels, tuple(Subsection(b.id, b.title) for b in s.subsections))
+            for s in sections
+        )
+    )
+
+
+TAXONOMY = _taxonomy(
+    [
+        SectionConfig.model_validate(
+            {
+                "id": "research",
+                "title": "Research",
+                "subsections": [{"id": "cv", "title": "CV"}, {"id": "nlp", "title": "NLP"}],
+            }
+        ),
+        SectionConfig.model_validate(
+            {
+                "id": "business",
+                "title": "Business Cases and Implementations",
+                "subsections": [
+                    {"id": "vision-models", "title": "Vision Models"},
+                    {"id": "vision-systems", "title": "Vision Systems"},
+                    {"id": "mlops", "title": "Training, Inference and MLOps"},
+                ],
+            }
+        ),
+        SectionConfig.model_validate(
+            {
+                "id": "aws",
+                "title": "AWS ML Only",
+                "hide_labels": True,
+                "subsections": [{"id": "mlops", "title": "Training, Inference and MLOps"}],
+            }
+        ),
+        SectionConfig.model_validate({"id": "events", "title": "Events", "subsections": []}),
+    ]
+)
 
 
 def parse(text: str) -> ParsedDigest:
@@ -387,16 +402,22 @@ def seed(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def do_import(app: App, text: str, name: str, *, force: bool = False) -> store.ImportReport:
-    parsed = parse_digest(text, app.config.sections, source="file.md")
+def do_import(app: App, text: str, name: str, *, force: bool = False) -> import_plan.ImportReport:
+    parsed = parse_digest(text, app.taxonomy, source="file.md")
     with app.write() as s:
-        plan = store.plan_import(s, parsed, name, app.config.sections, force=force, source="file.md")
-        return store.apply_import(s, plan, app.clock(), "ana")
+        plan = import_plan.plan_import(s, parsed, name, app.taxonomy, force=force, source="file.md")
+        return import_apply.apply_import(s, plan, app.clock(), "ana")
 
 
 def rendered(app: App, name: str, template: str, notes: str) -> str:
     with app.read() as s:
-        return render(store.load_issue(s, name, app.config), template, notes=notes)  # type: ignore[arg-type]
+        return render(
+            issues.load_issue(
+                s, name, app.taxonomy, title=app.config.digest.title, preface=app.config.digest.preface
+            ),
+            template,
+            notes=notes,
+        )  # type: ignore[arg-type]
 
 
 def normalise(text: str) -> str:
@@ -429,7 +450,7 @@ def notes_on_plain_lines_as_rendered(text: str) -> str:
 
 
 def structure(app: App, text: str) -> list[tuple[object, ...]]:
-    parsed = parse_digest(text, app.config.sections)
+    parsed = parse_digest(text, app.taxonomy)
     assert parsed.problems == ()
     return [(i.section, i.title, i.url, i.month, i.label, i.notes, i.images) for i in parsed.items]
 
@@ -491,7 +512,9 @@ def test_seed_002_comes_back_with_the_same_structure(project_app: App) -> None:
 
 def _issue(app: App, name: str = "2022-12") -> Digest:
     with app.read() as s:
-        return store.load_issue(s, name, app.config)
+        return issues.load_issue(
+            s, name, app.taxonomy, title=app.config.digest.title, preface=app.config.digest.preface
+        )
 
 
 def counts(app: App) -> dict[str, int]:
@@ -518,12 +541,12 @@ def test_the_import_feed_is_never_synced_away_polled_or_listed(project_app: App)
     do_import(project_app, text, "2022-12")
     project_app.sync_feeds()
     with project_app.write() as s:
-        row = s.execute(sa.select(feeds).where(feeds.c.name == store.IMPORT_FEED)).one()
+        row = s.execute(sa.select(feeds).where(feeds.c.name == digest_import.IMPORT_FEED)).one()
         assert (row.in_config, row.enabled) == (False, False)
         claimed = repo.claim_feeds(s, now=NOW, lease=project_app.lease, owner="t", due_only=False)
-        assert store.IMPORT_FEED not in {f.name for f in claimed}
-        assert store.IMPORT_FEED not in {f.name for f in repo.list_feeds(s)}
-        made = repo.list_candidates(s, feed_names=[store.IMPORT_FEED], limit=None)
+        assert digest_import.IMPORT_FEED not in {f.name for f in claimed}
+        assert digest_import.IMPORT_FEED not in {f.name for f in repo.list_feeds(s)}
+        made = repo.list_candidates(s, feed_names=[digest_import.IMPORT_FEED], limit=None)
     assert len(made) == 24
     assert {(c.status, c.date_source, c.published_at) for c in made} == {
         ("promoted", "digest", datetime(2022, 12, 1, tzinfo=UTC))
@@ -579,20 +602,20 @@ def test_a_link_too_long_to_store_is_refused_before_anything_is_written(project_
 def test_a_curator_name_too_long_to_store_is_refused(project_app: App) -> None:
     """decided_by and promoted_by hold 200 characters: PostgreSQL raised DataError after the plan."""
     parsed = parse_digest(
-        "## 1. Research\n### 1.1. CV\n* [A (Dec 2022)](https://a.test/a)\n", project_app.config.sections
+        "## 1. Research\n### 1.1. CV\n* [A (Dec 2022)](https://a.test/a)\n", project_app.taxonomy
     )
     before = counts(project_app)
     too_long = pytest.raises(DigestError, match="the curator's name is 201 characters long; at most 200")
     with too_long, project_app.write() as s:
-        plan = store.plan_import(s, parsed, "2022-12", project_app.config.sections)
-        store.apply_import(s, plan, NOW, "c" * 201)
+        plan = import_plan.plan_import(s, parsed, "2022-12", project_app.taxonomy)
+        import_apply.apply_import(s, plan, NOW, "c" * 201)
     assert counts(project_app) == before
 
 
 def test_many_problems_are_listed_up_to_twenty() -> None:
     parsed = parse("## Research\n### CV\n" + "* [broken\n\n" * 30)
     with pytest.raises(DigestError) as caught:
-        store.plan_import(None, parsed, "2024-03", TAXONOMY, source="t.md")  # type: ignore[arg-type]
+        import_plan.plan_import(None, parsed, "2024-03", TAXONOMY, source="t.md")  # type: ignore[arg-type]
     message = str(caught.value)
     assert message.startswith("t.md: 30 problems, so nothing was imported")
     assert message.count("\n  t.md:") == 20 and message.endswith("\n  ... and 10 more")
@@ -604,7 +627,7 @@ def test_an_article_in_another_issue_gets_its_own_candidate_and_lint_says_so(pro
     report = do_import(project_app, seed(SEED_000), "2022-12")
     assert report.created == 24
     with project_app.read() as s:
-        findings = store.lint(s, "2022-12", project_app.config.sections)
+        findings = issues.lint_issue(s, "2022-12", project_app.taxonomy)
     assert {f.kind for f in findings} == {"other_issue"}
     assert len(findings) == 10  # seed 002's ten items are all in seed 000
     assert all("is also in 2022-11" in f.message for f in findings)
@@ -614,7 +637,7 @@ def test_a_published_issue_is_frozen_to_imports(project_app: App) -> None:
     text = seed(SEED_002)
     do_import(project_app, text, "2022-12")
     with project_app.write() as s:
-        store.publish(s, "2022-12", NOW, project_app.config.sections)
+        issues.publish(s, "2022-12", NOW, project_app.taxonomy)
     with pytest.raises(DigestError, match="published and frozen; add --force"):
         do_import(project_app, text.replace("등\n", "등 (edited)\n"), "2022-12")
     report = do_import(project_app, text.replace("등\n", "등 (edited)\n"), "2022-12", force=True)
@@ -639,11 +662,13 @@ def url_of(st: Stock, title: str) -> str:
         return str(s.execute(sa.select(candidates.c.url).where(candidates.c.title == title)).scalar_one())
 
 
-def import_into(app: App, text: str, name: str = "2024-03") -> tuple[store.ImportPlan, store.ImportReport]:
-    parsed = parse_digest(text, app.config.sections, source="file.md")
+def import_into(
+    app: App, text: str, name: str = "2024-03"
+) -> tuple[import_plan.ImportPlan, import_plan.ImportReport]:
+    parsed = parse_digest(text, app.taxonomy, source="file.md")
     with app.write() as s:
-        plan = store.plan_import(s, parsed, name, app.config.sections, source="file.md")
-        return plan, store.apply_import(s, plan, app.clock(), "ana")
+        plan = import_plan.plan_import(s, parsed, name, app.taxonomy, source="file.md")
+        return plan, import_apply.apply_import(s, plan, app.clock(), "ana")
 
 
 def test_a_polled_candidate_is_matched_by_canonical_url_with_overrides_where_the_file_differs(
@@ -670,7 +695,13 @@ def test_a_polled_candidate_is_matched_by_canonical_url_with_overrides_where_the
     assert f"its link {serving} is printed, not {variant}" in (plan.actions[0].notice or "")
     with st.app.read() as s:
         cand = s.execute(sa.select(candidates).where(candidates.c.id == st.id("Serving many models"))).one()
-        issue = store.load_issue(s, "2024-03", st.app.config)
+        issue = issues.load_issue(
+            s,
+            "2024-03",
+            st.app.taxonomy,
+            title=st.app.config.digest.title,
+            preface=st.app.config.digest.preface,
+        )
     assert (cand.status, cand.notes, cand.version, cand.decided_by) == (
         "promoted",
         ["why it matters"],
@@ -705,6 +736,12 @@ def test_items_promoted_by_triage_are_kept_and_reordered_by_the_file(st: Stock) 
     _, again = import_into(st.app, text)
     assert again.outcomes == ("unchanged", "unchanged")
     with st.app.read() as s:
-        issue = store.load_issue(s, "2024-03", st.app.config)
+        issue = issues.load_issue(
+            s,
+            "2024-03",
+            st.app.taxonomy,
+            title=st.app.config.digest.title,
+            preface=st.app.config.digest.preface,
+        )
     (items,) = [sub.items for section in issue.sections for sub in section.subsections]
     assert [(i.id, i.position, i.notes) for i in items] == [(second, 0, ()), (first, 1, ("a note",))]

@@ -38,9 +38,9 @@ from typer.testing import CliRunner, Result
 import aggregator.cli as cli
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
-from aggregator.digest.model import parse_digest
+from aggregator.digest import import_apply, import_plan, issues
+from aggregator.digest.read import parse_digest
 from aggregator.feeds.poll import run_poll
-from aggregator.store import digests as store
 from aggregator.store.tables import articles, candidates, decisions, digest_items, digests, feeds
 from tests import feedgen
 from tests.conftest import postgres_schema_url
@@ -130,16 +130,16 @@ class World:
     def prepare(self, url: str, base: Base, scenario: str) -> None:
         """Unless ``fresh``, import ``base`` as it is (and publish the issue)."""
         config = load_config(base.config)
-        parsed = parse_digest(base.text, config.sections)
+        parsed = parse_digest(base.text, config.taxonomy())
         if scenario == "fresh" or parsed.problems:  # the notebook layout cannot be imported at all
             return
         app = self._app(url)
         try:
             with app.write() as s:
-                plan = store.plan_import(s, parsed, base.issue, config.sections)
-                store.apply_import(s, plan, T0, "setup")
+                plan = import_plan.plan_import(s, parsed, base.issue, config.taxonomy())
+                import_apply.apply_import(s, plan, T0, "setup")
                 if scenario.startswith("published"):
-                    store.publish(s, base.issue, T0, config.sections, force=True)
+                    issues.publish(s, base.issue, T0, config.taxonomy(), force=True)
         finally:
             app.close()
 

@@ -16,60 +16,63 @@ import pytest
 from markdown_it import MarkdownIt
 
 from aggregator.config import SectionConfig
-from aggregator.digest.model import (
-    TEMPLATES,
-    Digest,
-    DigestItem,
-    build_digest,
-    headline,
-    link,
-    md_text,
-    md_url,
-    month_name,
-    order_items,
-    parse_digest,
-    render,
-)
+from aggregator.digest.markdown import headline, link, md_text, md_url
+from aggregator.digest.model import TEMPLATES, Digest, DigestItem, build_digest, month_name, order_items
+from aggregator.digest.read import parse_digest
+from aggregator.digest.render import render
 from aggregator.errors import DigestError
+from aggregator.taxonomy import Section, Subsection, Taxonomy
 
 GOLDEN = Path(__file__).parent / "fixtures" / "digest"
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[1] / "aggregator" / "templates" / "digest"
 
-TAXONOMY = [
-    SectionConfig.model_validate(
-        {
-            "id": "research",
-            "title": "Research",
-            "subsections": [
-                {"id": "cv", "title": "CV"},
-                {"id": "nlp", "title": "NLP"},
-                {"id": "recsys", "title": "RecSys, etc."},
-            ],
-        }
-    ),
-    SectionConfig.model_validate(
-        {
-            "id": "business",
-            "title": "Business Cases and Implementations",
-            "subsections": [
-                {"id": "cv", "title": "CV"},
-                {"id": "mlops", "title": "Training, Inference and MLOps"},
-            ],
-        }
-    ),
-    SectionConfig.model_validate(
-        {
-            "id": "aws",
-            "title": "AWS ML Only",
-            "hide_labels": True,
-            "subsections": [
-                {"id": "nlp", "title": "NLP"},
-                {"id": "mlops", "title": "Training, Inference and MLOps"},
-            ],
-        }
-    ),
-    SectionConfig.model_validate({"id": "events", "title": "Events", "subsections": []}),
-]
+
+def _taxonomy(sections: list[SectionConfig]) -> Taxonomy:
+    return Taxonomy(
+        tuple(
+            Section(s.id, s.title, s.hide_labels, tuple(Subsection(b.id, b.title) for b in s.subsections))
+            for s in sections
+        )
+    )
+
+
+TAXONOMY = _taxonomy(
+    [
+        SectionConfig.model_validate(
+            {
+                "id": "research",
+                "title": "Research",
+                "subsections": [
+                    {"id": "cv", "title": "CV"},
+                    {"id": "nlp", "title": "NLP"},
+                    {"id": "recsys", "title": "RecSys, etc."},
+                ],
+            }
+        ),
+        SectionConfig.model_validate(
+            {
+                "id": "business",
+                "title": "Business Cases and Implementations",
+                "subsections": [
+                    {"id": "cv", "title": "CV"},
+                    {"id": "mlops", "title": "Training, Inference and MLOps"},
+                ],
+            }
+        ),
+        SectionConfig.model_validate(
+            {
+                "id": "aws",
+                "title": "AWS ML Only",
+                "hide_labels": True,
+                "subsections": [
+                    {"id": "nlp", "title": "NLP"},
+                    {"id": "mlops", "title": "Training, Inference and MLOps"},
+                ],
+            }
+        ),
+        SectionConfig.model_validate({"id": "events", "title": "Events", "subsections": []}),
+    ]
+)
 
 
 def at(day: str) -> datetime:

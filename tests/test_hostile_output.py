@@ -33,16 +33,10 @@ import aggregator.cli as cli
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config, parse_config
 from aggregator.controls import CONTROLS, find_controls, strip_controls
-from aggregator.digest.model import (
-    TEMPLATES,
-    DigestItem,
-    LintItem,
-    build_digest,
-    lint_findings,
-    md_text,
-    md_url,
-    render,
-)
+from aggregator.digest.lint import LintItem, lint_findings
+from aggregator.digest.markdown import md_text, md_url
+from aggregator.digest.model import TEMPLATES, DigestItem, build_digest
+from aggregator.digest.render import render
 from aggregator.feeds.opml import read_opml
 from aggregator.store import repo
 from tests import hostile
@@ -429,7 +423,7 @@ def test_no_template_prints_a_control_character(
         ("news/all", DigestItem(2, label, path, "2024-03", title, (title,), article_title=title)),
     ]
     digest = build_digest(
-        name="2024-03", title=title, preface=preface, taxonomy=HOSTILE_CONFIG.sections, items=items
+        name="2024-03", title=title, preface=preface, taxonomy=HOSTILE_CONFIG.taxonomy(), items=items
     )
     for template in TEMPLATES:
         for style in ("nested", "inline"):

@@ -6,7 +6,7 @@ import codecs
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from rich import box
@@ -20,17 +20,18 @@ from aggregator.cli.context import (
     curator_option,
     err_console,
     iso,
-    open_app,
+    open_service,
     print_error,
     styled,
 )
 from aggregator.controls import json_dumps, show_controls
-from aggregator.digest.model import TEMPLATES, Digest, DigestItem, parse_digest, render
+from aggregator.digest.model import TEMPLATES
 from aggregator.digest.names import check_name
 from aggregator.errors import DigestError
-from aggregator.store import digests as store
-from aggregator.store import repo
-from aggregator.store import triage as triage_store
+
+if TYPE_CHECKING:
+    from aggregator.digest.model import Digest, DigestItem
+    from aggregator.service.digests import Imported
 
 app = typer.Typer(
     help="Digest issues: list, show, render, publish, lint, move items, import existing digests.",
@@ -52,8 +53,8 @@ def list_(
 
     Example: aggregator digest list --json
     """
-    with open_app(ctx, sync=False) as app, app.read() as s:
-        issues = store.list_issues(s)
+    with open_service(ctx, sync=False) as service:
+        issues = service.digests.list_issues()
     if as_json:
         out = [
             {
@@ -148,8 +149,8 @@ def show(
 
     Example: aggregator digest show 2024-03
     """
-    with open_app(ctx, sync=False) as app, app.read() as s:
-        d = store.load_issue(s, name, app.config)
+    with open_service(ctx, sync=False) as service:
+        d = service.digests.show(name)
     if as_json:
         typer.echo(json_dumps(_digest_dict(d), indent=2))
         return
@@ -202,11 +203,10 @@ def render_(
 
     Example: aggregator digest render 2024-03 --template unnumbered --notes inline -o 2024-03.md
     """
-    with open_app(ctx, sync=False) as app, app.read() as s:
-        d = store.load_issue(s, name, app.config)
-        chosen = template or app.config.digest.template
-        style = notes.value if notes is not None else app.config.digest.notes
-    text = render(d, chosen, notes="inline" if style == "inline" else "nested")
+    with open_service(ctx, sync=False) as service:
+        style: Literal["nested", "inline"] | None = None if notes is None else notes.value
+        rendered = service.digests.render(name, template, style)
+    d, text = rendered.digest, rendered.text
     _warn_unplaced(d)
     if output is None:
         typer.echo(text, nl=False)
@@ -215,7 +215,7 @@ def render_(
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise DigestError(f"{output}: cannot write: {exc.strerror or exc} (check the path)") from exc
-    err_console().print(f"wrote {output} ({len(d.items)} items, template {chosen})")
+    err_console().print(f"wrote {output} ({len(d.items)} items, template {rendered.template})")
 
 
 @app.command("publish")
@@ -232,8 +232,8 @@ def publish(
 
     Example: aggregator digest publish 2024-03
     """
-    with open_app(ctx, sync=False) as app, app.write() as s:
-        when = store.publish(s, name, app.clock(), app.config.sections, force=force)
+    with open_service(ctx, sync=False) as service:
+        when = service.digests.publish(name, force=force)
     console().print(f"published {name} at {when:%Y-%m-%d %H:%M} UTC")
 
 
@@ -249,8 +249,8 @@ def lint(
 
     Example: aggregator digest lint 2024-03 --json
     """
-    with open_app(ctx, sync=False) as app, app.read() as s:
-        findings = store.lint(s, name, app.config.sections)
+    with open_service(ctx, sync=False) as service:
+        findings = service.digests.lint(name)
     if as_json:
         out = [{"kind": f.kind, "ids": list(f.ids), "message": f.message} for f in findings]
         typer.echo(json_dumps(out, indent=2))
@@ -290,10 +290,9 @@ def move(
         print_error("give exactly one of --before ID, --after ID, --top, --bottom")
         raise typer.Exit(2)
     to: Literal["top", "bottom"] | None = "top" if top else "bottom" if bottom else None
-    with open_app(ctx, sync=False) as app, app.write() as s:
-        result = store.move(s, candidate_id, before=before, after=after, to=to, force=force)
-        triage_store.record_move(
-            s, result.before, result.order, curator=curator_name(curator), now=app.clock()
+    with open_service(ctx, sync=False) as service:
+        result = service.digests.move(
+            candidate_id, before=before, after=after, to=to, force=force, curator=curator_name(curator)
         )
     order = ", ".join(str(cid) for cid in result.order)
     console().print(f"moved {candidate_id}: {result.issue} {result.section} is now {order}")
@@ -325,20 +324,11 @@ def import_(
     except DigestError as exc:
         raise typer.BadParameter(str(exc), param_hint="--digest") from None
     text = _read_digest(file)
-    with open_app(ctx, sync=False) as app:
-        parsed = parse_digest(text, app.config.sections, source=str(file))
-        with app.write() as s:
-            store.lock_imports(s)
-            now = app.clock()
-            # feeds.yaml's labels decide the overrides; synced in this transaction, so a refusal or a
-            # dry run leaves no trace of it either.
-            repo.sync_feeds(s, app.config.feeds, now)
-            plan = store.plan_import(s, parsed, digest, app.config.sections, force=force, source=str(file))
-            report = store.apply_import(s, plan, now, curator_name(curator))
-            # Everything printed is made before the commit: once it is done, only printing is left.
-            output = _import_output(plan, report, dry_run=dry_run)
-            if dry_run:
-                s.rollback()
+    with open_service(ctx, sync=False) as service:
+        imported = service.digests.import_digest(
+            text, digest, source=str(file), dry_run=dry_run, force=force, curator=curator_name(curator)
+        )
+    output = _import_output(imported)
     for warning in output.warnings:
         print_error(warning, label="warning")
     out = console()
@@ -382,13 +372,14 @@ class _ImportOutput:
 _DONE = {"created": "create", "promoted": "promote", "updated": "update", "unchanged": "unchanged"}
 
 
-def _import_output(plan: store.ImportPlan, report: store.ImportReport, *, dry_run: bool) -> _ImportOutput:
+def _import_output(imported: Imported) -> _ImportOutput:
     """What ``digest import`` prints: the same counts whether it is a dry run or not."""
+    plan, report = imported.plan, imported.report
     counts = (
         f"{len(plan.actions)} items into {plan.issue}: {report.created} new candidates, "
         f"{report.promoted} promoted, {report.updated} updated, {report.unchanged} unchanged"
     )
-    if not dry_run:
+    if not imported.dry_run:
         notices = [Text(show_controls(f"line {a.item.line}: {a.notice}")) for a in plan.actions if a.notice]
         return _ImportOutput(plan.warnings, (*notices, Text(f"imported {counts}")))
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
