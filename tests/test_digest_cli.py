@@ -20,7 +20,7 @@ import aggregator.cli as cli
 from aggregator.app import make_app
 from aggregator.config import Settings, load_config
 from aggregator.digest.model import render
-from aggregator.feeds.poll import run_poll
+from aggregator.service.polling import run_poll
 from aggregator.store import digests as store
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from tests import feedgen

@@ -39,7 +39,7 @@ import aggregator.cli as cli
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
 from aggregator.digest.model import parse_digest
-from aggregator.feeds.poll import run_poll
+from aggregator.service.polling import run_poll
 from aggregator.store import digests as store
 from aggregator.store.tables import articles, candidates, decisions, digest_items, digests, feeds
 from tests import feedgen
