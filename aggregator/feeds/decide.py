@@ -1,7 +1,9 @@
 """Pure policy: which entries are new or changed, when a feed is due next, how long to back off.
 
 Nothing here reads the clock, the network or the database: every function is
-given ``now`` and the values it decides from, and returns values.
+given ``now`` and the values it decides from, and returns values. The entry
+records and plans it makes (``EntryRecord``, ``EntryPlan``) are ``types``
+values, so the store that writes them imports nothing from here.
 """
 
 from __future__ import annotations
