@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import sqlalchemy as sa
@@ -25,6 +27,11 @@ from aggregator.errors import ConfigError
 from aggregator.net.fetch import Fetcher, FetchSettings
 from aggregator.store import db, repo
 from aggregator.taxonomy import Taxonomy
+from aggregator.types import Instance, SyncReport
+
+if TYPE_CHECKING:
+    from aggregator.feeds.poll import ParsePool
+    from aggregator.workers import WorkerPool
 
 Clock = Callable[[], datetime]
 
@@ -49,6 +56,8 @@ class App:
     """The digest's sections as frozen values (what the layers below read)."""
     _reader: sessionmaker[Session] = field(init=False, repr=False)
     _writer: sessionmaker[Session] = field(init=False, repr=False)
+    _parse_pool: ParsePool | None = field(default=None, init=False, repr=False)
+    _extraction_pool: WorkerPool | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.taxonomy = self.config.taxonomy()
@@ -88,12 +97,82 @@ class App:
         """How long a poll's claim on a feed lasts: well past any one fetch's deadline."""
         return max(timedelta(minutes=10), timedelta(seconds=self.fetch_settings.deadline * 3))
 
-    def sync_feeds(self) -> repo.SyncReport:
+    def sync_feeds(self) -> SyncReport:
         with self.write() as s:
             return repo.sync_feeds(s, self.config.feeds, self.clock())
 
+    # -- what lives as long as the process: its instance id, its worker pools ------------------
+
+    @property
+    def instance(self) -> Instance:
+        """This process as its claims on feeds name it (see :func:`this_instance`)."""
+        return this_instance()
+
+    @property
+    def instance_id(self) -> str:
+        return this_instance().id
+
+    def parse_pool(self, feeds: int) -> ParsePool:
+        """The parse pool, fit for a poll of ``feeds`` feeds: made on first use, kept for later polls.
+
+        A poll gets a worker per 20 feeds, up to ``parse_workers``: when a poll
+        needs more workers than the pool has, a bigger pool replaces it (polls
+        in one process run one at a time). Its workers start with the first
+        document and end with :meth:`close`.
+        """
+        from aggregator.feeds.poll import PARSE_MEMORY, PARSE_TIME_LIMIT, ParsePool, parse_workers_for
+
+        workers = parse_workers_for(feeds, self.parse_workers)
+        pool = self._parse_pool
+        if pool is not None and pool.workers >= workers:
+            return pool
+        if pool is not None:
+            pool.close()
+        self._parse_pool = ParsePool(
+            workers,
+            max_bytes=self.fetch_settings.max_body_bytes,
+            timeout=PARSE_TIME_LIMIT,
+            memory_limit=PARSE_MEMORY,
+        )
+        return self._parse_pool
+
+    def extraction_pool(self) -> WorkerPool:
+        """The extraction workers: made on first use, started once there are pages, kept until closed."""
+        if self._extraction_pool is None:
+            from aggregator.articles.pages import make_pool
+
+            self._extraction_pool = make_pool(self.parse_workers)
+        return self._extraction_pool
+
     def close(self) -> None:
-        self.engine.dispose()
+        """Stop the worker pools, then close the database's connections."""
+        parse, self._parse_pool = self._parse_pool, None
+        extraction, self._extraction_pool = self._extraction_pool, None
+        try:
+            if parse is not None:
+                parse.close()
+            if extraction is not None:
+                extraction.close()
+        finally:
+            self.engine.dispose()
+
+
+_instance: Instance | None = None
+
+
+def this_instance() -> Instance:
+    """This process's instance: a UUID drawn on first use, with the host and PID it runs as.
+
+    A forked child draws its own. A restarted container gets a new id even
+    though its PID (1) and host name are those of its previous life.
+    """
+    import uuid
+
+    global _instance
+    pid = os.getpid()
+    if _instance is None or _instance.pid != pid:
+        _instance = Instance(str(uuid.uuid4()), socket.gethostname(), pid)
+    return _instance
 
 
 def open_engine(settings: Settings) -> sa.Engine:

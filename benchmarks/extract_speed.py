@@ -37,7 +37,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
-    from aggregator.articles.pages import ExtractReport
+    from aggregator.types import ExtractReport
 
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 
@@ -95,9 +95,9 @@ def peak_mb(who: int) -> float:
 def pipeline_run(feed_url: str, workers: int) -> tuple[float, float, float, ExtractReport]:
     """Poll the page feed into a fresh database, then time extracting every page."""
     from aggregator.app import make_app
-    from aggregator.articles.pages import extract_pending
     from aggregator.config import Settings, load_config
-    from aggregator.feeds.poll import run_async, run_poll
+    from aggregator.feeds.poll import run_async
+    from aggregator.service.polling import extract_pending, run_poll
     from tests import feedgen
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aggregator.app import make_app
 from aggregator.config import Settings, load_config
-from aggregator.feeds.poll import run_poll
+from aggregator.service.polling import run_poll
 from tests import feedgen
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
-from aggregator.feeds.poll import run_poll
+from aggregator.service.polling import run_poll
 from aggregator.store.tables import candidates
 from tests import feedgen
 from tests.fixture_server import FixtureServer

@@ -21,7 +21,7 @@ from aggregator.app import make_app
 from aggregator.config import Settings, load_config
 from aggregator.digest import issues
 from aggregator.digest.render import render
-from aggregator.feeds.poll import run_poll
+from aggregator.service.polling import run_poll
 from aggregator.store import digest_import
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from tests import feedgen

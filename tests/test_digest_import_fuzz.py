@@ -40,7 +40,7 @@ from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
 from aggregator.digest import import_apply, import_plan, issues
 from aggregator.digest.read import parse_digest
-from aggregator.feeds.poll import run_poll
+from aggregator.service.polling import run_poll
 from aggregator.store.tables import articles, candidates, decisions, digest_items, digests, feeds
 from tests import feedgen
 from tests.conftest import postgres_schema_url

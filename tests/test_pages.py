@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from aggregator.app import App, make_app
 from aggregator.articles import pages
-from aggregator.articles.pages import extract_pending, poll_and_extract
 from aggregator.cli import app as cli
 from aggregator.config import Settings, load_config
-from aggregator.feeds.poll import run_async, run_poll
+from aggregator.feeds.poll import run_async
+from aggregator.service.polling import extract_pending, poll_and_extract, run_poll
 from aggregator.store import articles as article_store
 from aggregator.store.tables import candidates
 from aggregator.types import Article

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 
 from aggregator.app import App, make_app
 from aggregator.articles import pages
-from aggregator.articles.pages import poll_and_extract
 from aggregator.config import Settings, load_config
 from aggregator.feeds.poll import run_async
+from aggregator.service.polling import poll_and_extract
 from aggregator.store import articles as article_store
 from aggregator.store.tables import candidates
 from aggregator.types import Article

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from aggregator.app import make_app
 from aggregator.config import Settings, load_config
 from aggregator.errors import ParseError
-from aggregator.feeds.poll import run_poll
+from aggregator.service.polling import run_poll
 from aggregator.store.tables import candidates, feeds
 from tests import feedgen
 from tests.fixture_server import serve

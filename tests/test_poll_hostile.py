@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
 from aggregator.feeds import poll as poll_module
-from aggregator.feeds.poll import run_poll
+from aggregator.service.polling import run_poll
 from aggregator.store.tables import candidates
 from aggregator.types import FeedUpdateResult
 from tests import feedgen

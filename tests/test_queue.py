@@ -24,8 +24,8 @@ from typer.testing import CliRunner
 
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
-from aggregator.feeds.poll import run_poll
 from aggregator.searchtext import MAX_TEXT_CHARS, document
+from aggregator.service.polling import run_poll
 from aggregator.store import articles as article_store
 from aggregator.store import db
 from aggregator.store import queue as queue_store

@@ -26,7 +26,7 @@ from aggregator.app import make_app
 from aggregator.cli import app as cli
 from aggregator.config import Settings, load_config
 from aggregator.errors import StorageError
-from aggregator.feeds.poll import run_poll
+from aggregator.service.polling import run_poll
 from aggregator.store import db
 from aggregator.store.tables import articles, candidates, decisions, feeds
 from aggregator.types import FeedUpdateResult

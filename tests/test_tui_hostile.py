@@ -22,7 +22,7 @@ import pytest
 
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
-from aggregator.feeds.poll import run_poll
+from aggregator.service.polling import run_poll
 from aggregator.store import repo
 from aggregator.store import triage as triage_store
 from aggregator.store.triage import Decision

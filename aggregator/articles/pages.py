@@ -11,20 +11,26 @@ A page flagged as a challenge, a paywall or not HTML is recorded as such and
 never stored as the article. A bot wall served with an error status (Cloudflare
 answers 403 or 503) is a challenge too, not an http_error, and is not retried:
 the start of the error body is checked for the challenge markers.
+
+A run is given what it works with (:class:`ExtractTools`: units of work, the
+clock, a long-lived worker pool) and the fetcher to use; it knows nothing of
+the application that wires them (``aggregator.service.polling``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from aggregator.app import App
+from sqlalchemy.orm import Session
+
 from aggregator.articles.extract import (
     PageText,
     challenge_reason,
@@ -40,10 +46,18 @@ from aggregator.errors import (
     HTTPStatusError,
     StorageError,
 )
-from aggregator.feeds.poll import PollReport, poll
+from aggregator.feeds.poll import PollJob, PollTools, poll
 from aggregator.net.fetch import Fetcher
 from aggregator.store import articles as store
-from aggregator.types import Article, ExtractJob, ExtractStatus, FeedUpdateResult, TextSource
+from aggregator.types import (
+    Article,
+    ExtractJob,
+    ExtractReport,
+    ExtractStatus,
+    FeedUpdateResult,
+    PollReport,
+    TextSource,
+)
 from aggregator.urls import is_http_url
 from aggregator.workers import JobCrashed, JobTimeout, WorkerPool
 
@@ -63,13 +77,22 @@ EXTRACT_TIME_LIMIT = 30.0
 WORKER_MEMORY = 1024 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class ExtractReport:
-    articles: tuple[Article, ...]
-    elapsed: float
+#: A unit of work (``App.read`` / ``App.write``).
+Unit = Callable[[], AbstractContextManager[Session]]
 
-    def counts(self) -> Counter[str]:
-        return Counter(a.status for a in self.articles)
+
+@dataclass(frozen=True, slots=True)
+class ExtractTools:
+    """What an extraction run works with; their owner made them and closes them."""
+
+    read: Unit
+    write: Unit
+    clock: Callable[[], datetime]
+    """Read once per batch of jobs taken: a run beside a poll may wait for new candidates."""
+    pool: WorkerPool
+    """Long-lived: the run starts its workers when there is work, and never closes it."""
+    in_flight: int
+    """Pages fetched or extracted at once."""
 
 
 class Extractor:
@@ -204,22 +227,22 @@ def _fetch_failure(exc: FetchError) -> tuple[ExtractStatus, str, bool]:
     return "http_error", exc.reason, True
 
 
-def make_pool(app: App) -> WorkerPool:
+def make_pool(workers: int) -> WorkerPool:
+    """The extraction workers: ``workers`` processes, each page within its time and memory limits."""
     return WorkerPool(
-        max(1, app.parse_workers), timeout=EXTRACT_TIME_LIMIT, memory_limit=WORKER_MEMORY,
+        max(1, workers), timeout=EXTRACT_TIME_LIMIT, memory_limit=WORKER_MEMORY,
         preload=("aggregator.articles.extract",),
     )  # fmt: skip
 
 
 async def extract_pending(
-    app: App,
+    tools: ExtractTools,
+    fetching: AbstractAsyncContextManager[Fetcher],
     *,
     ids: Sequence[int] | None = None,
     retry_failed: bool = False,
     more: asyncio.Event | None = None,
     done: asyncio.Event | None = None,
-    pool: WorkerPool | None = None,
-    fetcher: Fetcher | None = None,
 ) -> ExtractReport:
     """Extract every due candidate's page; with ``more``/``done``, keep going while a poll adds candidates.
 
@@ -230,16 +253,15 @@ async def extract_pending(
     ends once ``done`` is set and nothing is pending.
     """
     started = time.perf_counter()
-    own_pool = pool is None
-    pool = pool or make_pool(app)
+    pool = tools.pool
     results: list[Article] = []
-    slots = asyncio.Semaphore(max(4, 4 * app.parse_workers))
+    slots = asyncio.Semaphore(tools.in_flight)
     finished: asyncio.Queue[Article | None] = asyncio.Queue()
     failed = asyncio.Event()  # set by the writer when the database failed: no more pages are taken
-    writer = asyncio.create_task(_write_loop(app, finished, results, failed))
+    writer = asyncio.create_task(_write_loop(tools, finished, results, failed))
     running: set[asyncio.Task[None]] = set()
     try:
-        async with app.fetching(fetcher) as shared:
+        async with fetching as shared:
             extractor = Extractor(shared, pool)
 
             async def one(job: ExtractJob, now: datetime) -> None:
@@ -250,10 +272,10 @@ async def extract_pending(
 
             last_id = 0
             while not failed.is_set():
-                now = app.clock()
+                now = tools.clock()
                 if more is not None:
                     more.clear()
-                with app.read() as s:
+                with tools.read() as s:
                     jobs = store.pending_jobs(
                         s, now=now, limit=BATCH, ids=ids, retry_failed=retry_failed, after_id=last_id
                     )
@@ -278,13 +300,14 @@ async def extract_pending(
             task.cancel()
         await finished.put(None)
         await writer
-        if own_pool:
-            pool.close()
     return ExtractReport(tuple(results), time.perf_counter() - started)
 
 
 async def _write_loop(
-    app: App, finished: asyncio.Queue[Article | None], results: list[Article], failed: asyncio.Event
+    tools: ExtractTools,
+    finished: asyncio.Queue[Article | None],
+    results: list[Article],
+    failed: asyncio.Event,
 ) -> None:
     """Save finished articles: up to BATCH a transaction, none waiting longer than WRITE_LINGER.
 
@@ -314,7 +337,7 @@ async def _write_loop(
         done = item is None
         if batch and error is None:
             try:
-                await asyncio.to_thread(_save, app, batch)
+                await asyncio.to_thread(_save, tools, batch)
             except StorageError as exc:
                 error = exc
                 failed.set()
@@ -356,19 +379,24 @@ async def _wait_any(*events: asyncio.Event) -> None:
             w.cancel()
 
 
-def _save(app: App, batch: list[Article]) -> None:
-    with app.write() as s:
+def _save(tools: ExtractTools, batch: list[Article]) -> None:
+    with tools.write() as s:
         store.save_articles(s, batch)
 
 
 async def poll_and_extract(
-    app: App, *, names: Sequence[str] | None = None, due_only: bool = True
+    job: PollJob,
+    tools: PollTools,
+    extract_tools: ExtractTools,
+    fetching: AbstractAsyncContextManager[Fetcher],
 ) -> tuple[PollReport, ExtractReport]:
     """A poll cycle with extraction beside it: pages are extracted while feeds are still polled.
 
     The extractor starts at once on whatever is pending, wakes whenever the
     poll stores new candidates, and ends when the poll has ended and nothing
-    is left.
+    is left. Both share the fetcher ``fetching`` opens (``tools.fetching`` is
+    not used), so a host's feed and its article pages share one per-host limit
+    instead of each getting a full one.
     """
     more, done = asyncio.Event(), asyncio.Event()
 
@@ -376,15 +404,15 @@ async def poll_and_extract(
         if result.new:
             more.set()
 
-    # One fetcher for both: a host's feed and its article pages share one
-    # per-host limit instead of each getting a full one.
-    async with app.fetcher() as fetcher:
-        extraction = asyncio.create_task(extract_pending(app, more=more, done=done, fetcher=fetcher))
+    async with fetching as fetcher:
+        shared = contextlib.nullcontext(fetcher)
+        extraction = asyncio.create_task(extract_pending(extract_tools, shared, more=more, done=done))
         try:
-            report = await poll(app, names=names, due_only=due_only, on_result=on_result, fetcher=fetcher)
+            poll_tools = replace(tools, fetching=lambda: contextlib.nullcontext(fetcher))
+            report = await poll(job, poll_tools, on_result=on_result)
         except BaseException:
             # The poll failed (its database, most likely): stop the extraction
-            # too, and let it close its workers, before the error goes up.
+            # too, and let it store what it finished, before the error goes up.
             extraction.cancel()
             await asyncio.wait({extraction})
             if not extraction.cancelled() and extraction.exception() is not None:

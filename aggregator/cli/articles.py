@@ -10,11 +10,9 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.articles.pages import extract_pending
 from aggregator.cli.candidates import candidate_dict
-from aggregator.cli.context import ID_MAX, console, iso, open_app, print_error, when
+from aggregator.cli.context import ID_MAX, console, iso, open_app, open_service, print_error, when
 from aggregator.controls import json_dumps
-from aggregator.feeds.poll import run_async
 from aggregator.store import articles as article_store
 from aggregator.store import repo
 from aggregator.store import triage as triage_store
@@ -47,8 +45,8 @@ def extract(
 
     Example: aggregator extract --retry-failed
     """
-    with open_app(ctx, sync=False) as app:
-        report = run_async(extract_pending(app, ids=ids or None, retry_failed=retry_failed))
+    with open_service(ctx, sync=False) as service:
+        report = service.polling.extract(ids=ids or None, retry_failed=retry_failed)
     out = console()
     if not report.articles:
         out.print("No candidate needs extracting.")

@@ -6,9 +6,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.cli.context import COUNT_MAX, console, iso, open_app
+from aggregator.cli.context import COUNT_MAX, console, iso, open_service
 from aggregator.controls import json_dumps
-from aggregator.store import repo
 from aggregator.types import Candidate
 
 app = typer.Typer(help="Stored candidates.", no_args_is_help=True)
@@ -28,8 +27,8 @@ def list_(
 
     Example: aggregator candidates list --feed huggingface --limit 20 --json
     """
-    with open_app(ctx, sync=False) as app, app.read() as s:
-        items = repo.list_candidates(s, feed_names=feed or None, status=status, limit=limit)
+    with open_service(ctx, sync=False) as service:
+        items = service.polling.candidates(feed_names=feed or None, status=status, limit=limit)
     if as_json:
         typer.echo(json_dumps([candidate_dict(c) for c in items], indent=2))
         return

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.cli.context import console, iso, load, open_app, styled, when
+from aggregator.cli.context import console, iso, load, open_service, styled, when
 from aggregator.controls import CONTROLS, json_dumps
-from aggregator.errors import ConfigError
-from aggregator.feeds.opml import export_opml, import_into_config, read_opml
-from aggregator.store import repo
-from aggregator.types import FeedState
+from aggregator.service import feeds as feeds_service
+from aggregator.types import FeedState, FeedStatus
 
 app = typer.Typer(help="Feeds: list, status, OPML import and export.", no_args_is_help=True)
-
-#: The largest OPML file read (a reader's export of 2,000 feeds is about 400 KB).
-MAX_OPML_BYTES = 16 << 20
 
 
 @app.command("list")
@@ -32,27 +26,12 @@ def list_(ctx: typer.Context) -> None:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name in ("name", "label", "lang", "hint", "every", "on", "url"):
         table.add_column(name, overflow="fold" if name == "url" else "ellipsis")
-    for f in config.feeds:
+    for f in feeds_service.feed_settings(config):
         table.add_row(
             f.name, f.label, f.language or "", f.section_hint or "", _duration(f.interval.total_seconds()),
             "yes" if f.enabled else "no", f.url,
         )  # fmt: skip
     console().print(table)
-
-
-def feed_health(f: FeedState, now: datetime) -> str:
-    """One word for a feed's state, as `feeds status` and the weekly email show it."""
-    if not f.enabled:
-        return "disabled"
-    if f.gone_at is not None:
-        return "gone"
-    if f.last_polled_at is None:
-        return "never polled"
-    if f.error_count:
-        return "failing"
-    if f.last_warning:
-        return "malformed"
-    return "ok"
 
 
 @app.command("status")
@@ -67,19 +46,16 @@ def status(
 
     Example: aggregator feeds status --failing
     """
-    with open_app(ctx) as app, app.read() as s:
-        now = app.clock()
-        states = repo.list_feeds(s)
-    if failing:
-        states = [f for f in states if feed_health(f, now) in ("failing", "gone", "malformed")]
+    with open_service(ctx) as service:
+        states = service.feeds.status(failing=failing)
     if as_json:
-        typer.echo(json_dumps([_status_dict(f, now) for f in states], indent=2))
+        typer.echo(json_dumps([_status_dict(f) for f in states], indent=2))
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name in ("feed", "state", "entries", "last success", "errors", "next poll", "problem"):
         table.add_column(name, overflow="fold" if name == "problem" else "ellipsis")
-    for f in states:
-        health = feed_health(f, now)
+    for item in states:
+        f, health = item.feed, item.health
         style = {"ok": "green", "failing": "red", "gone": "red", "disabled": "dim"}.get(health, "yellow")
         table.add_row(
             f.name, styled(health, style), str(f.entry_count), when(f.last_success_at),
@@ -94,10 +70,11 @@ def _problem(f: FeedState) -> str:
     return f"warning: {f.last_warning}" if f.last_warning else ""
 
 
-def _status_dict(f: FeedState, now: datetime) -> dict[str, object]:
+def _status_dict(status: FeedStatus) -> dict[str, object]:
+    f = status.feed
     return {
         "name": f.name,
-        "state": feed_health(f, now),
+        "state": status.health,
         "url": f.url,
         "config_url": f.config_url,
         "title": f.title,
@@ -129,17 +106,7 @@ def import_opml_(
     Example: aggregator feeds import-opml subscriptions.opml --dry-run
     """
     _, path, _ = load(ctx)
-    try:
-        with file.open("rb") as opened:
-            data = opened.read(MAX_OPML_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(str(file), [f"{file}: cannot read: {exc.strerror}"]) from exc
-    if len(data) > MAX_OPML_BYTES:
-        raise ConfigError(
-            str(file),
-            [f"{file}: larger than {MAX_OPML_BYTES >> 20} MiB, which no list of feeds is (the right file?)"],
-        )
-    report = import_into_config(path, read_opml(data, source=str(file)), dry_run=dry_run)
+    report = feeds_service.import_opml(path, file, dry_run=dry_run)
     out = console()
     verb = "would add" if dry_run else "added"
     for name, url in report.added:
@@ -159,7 +126,7 @@ def export_opml_(
     Example: aggregator feeds export-opml -o feeds.opml
     """
     _, _, config = load(ctx)
-    data = export_opml(list(config.feeds), title=config.digest.title)
+    data = feeds_service.export_opml(config)
     # A control or bidi-override character left in a label or title (C1, U+202E) is written as a
     # character reference: the same document to an XML reader, nothing that acts on a terminal.
     text = CONTROLS.sub(lambda m: f"&#x{ord(m.group()):X};", data.decode("utf-8"))

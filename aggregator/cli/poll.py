@@ -6,11 +6,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.articles.pages import poll_and_extract
-from aggregator.cli.context import console, open_app, print_error, styled, when
-from aggregator.feeds.poll import run_async, run_poll
-from aggregator.store import repo
-from aggregator.types import FeedUpdateResult
+from aggregator.cli.context import console, open_service, print_error, styled, when
+from aggregator.types import ClaimOutlook, FeedUpdateResult
 
 _STYLE = {
     "new": "green",
@@ -47,22 +44,14 @@ def poll(
 
     Example: aggregator poll --feed netflix --feed aws-ml --strict
     """
-    with open_app(ctx) as app:
-        known = {f.name for f in app.config.feeds}
-        unknown = [name for name in feed if name not in known]
+    with open_service(ctx) as service:
+        unknown = service.polling.unknown_feeds(feed)
         if unknown:
-            print_error(
-                f"no feed named {', '.join(unknown)} in {app.config_path} (see `aggregator feeds list`)"
-            )
+            where = service.feeds.config_path
+            print_error(f"no feed named {', '.join(unknown)} in {where} (see `aggregator feeds list`)")
             raise typer.Exit(2)
-        extracted, outlook = None, None
-        if extract:
-            report, extracted = run_async(poll_and_extract(app, names=feed or None, due_only=not all_))
-        else:
-            report = run_poll(app, names=feed or None, due_only=not all_)
-        if not report.results:
-            with app.read() as s:
-                outlook = repo.claim_outlook(s, now=app.clock(), names=feed or None)
+        run = service.polling.poll(names=feed or None, due_only=not all_, extract=extract)
+    report, extracted, outlook = run.report, run.extracted, run.outlook
     out = console()
     failed = len(report.failed)
     if outlook is not None:
@@ -81,7 +70,7 @@ def poll(
         raise typer.Exit(3)
 
 
-def nothing_claimed(outlook: repo.ClaimOutlook, *, due_only: bool) -> str:
+def nothing_claimed(outlook: ClaimOutlook, *, due_only: bool) -> str:
     """Why a poll claimed no feed, in a sentence: held by another poll, disabled, gone, or none due."""
     if outlook.held:
         holders = ", ".join(outlook.holders[:3]) + (", ..." if len(outlook.holders) > 3 else "")

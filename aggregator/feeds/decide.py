@@ -1,7 +1,9 @@
 """Pure policy: which entries are new or changed, when a feed is due next, how long to back off.
 
 Nothing here reads the clock, the network or the database: every function is
-given ``now`` and the values it decides from, and returns values.
+given ``now`` and the values it decides from, and returns values. The entry
+records and plans it makes (``EntryRecord``, ``EntryPlan``) are ``types``
+values, so the store that writes them imports nothing from here.
 """
 
 from __future__ import annotations
@@ -10,13 +12,10 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from aggregator.store.tables import MAX_KEY_BYTES
-from aggregator.types import ParsedEntry, ParsedFeed
+from aggregator.types import DateSource, EntryPlan, EntryRecord, ParsedEntry, ParsedFeed
 from aggregator.urls import canonical_url, is_http_url
-
-DateSource = Literal["published", "updated", "first_seen"]
 
 #: The longest title kept; a real one is a line, a hostile one megabytes.
 MAX_TITLE_CHARS = 1000
@@ -28,35 +27,6 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 #: The longest first retry after an error: a feed polled daily that fails
 #: once is retried within the hour, then backs off exponentially.
 ERROR_BACKOFF_BASE = timedelta(minutes=30)
-
-
-@dataclass(frozen=True, slots=True)
-class EntryRecord:
-    """One entry as it will be stored: the feed's values plus our derived ones."""
-
-    key: str
-    guid: str | None
-    url: str | None
-    canonical_url: str | None
-    title: str
-    author: str | None
-    summary: str | None
-    content: str | None
-    content_type: str | None
-    language: str | None
-    tags: tuple[str, ...]
-    feed_published_at: datetime | None
-    feed_updated_at: datetime | None
-    published_at: datetime
-    date_source: DateSource
-    content_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class EntryPlan:
-    new: tuple[EntryRecord, ...]
-    changed: tuple[EntryRecord, ...]
-    unchanged_keys: tuple[str, ...]
 
 
 def publication_date(entry: ParsedEntry, now: datetime) -> tuple[datetime, DateSource]:

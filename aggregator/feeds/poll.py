@@ -11,6 +11,11 @@ a busy database never stalls the fetches.
 A feed's candidates and its new state (validators included) are committed in
 the same transaction: a poll killed at any point loses nothing and, run again,
 stores nothing twice.
+
+The cycle is given what it works with (:class:`PollTools`: the unit of work,
+the fetcher, a long-lived parse pool, the jitter) and what it does
+(:class:`PollJob`: plain values, feeds.yaml's included); it knows nothing of
+the application that wires them (``aggregator.service.polling``).
 """
 
 from __future__ import annotations
@@ -19,17 +24,19 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from aggregator.app import App
+from sqlalchemy.orm import Session
+
 from aggregator.errors import ParseError, StorageError
 from aggregator.feeds.parse import parse_feed
 from aggregator.feeds.update import Policy, Polled, fetch_and_parse, settle
 from aggregator.net.fetch import Fetcher
-from aggregator.store import repo
-from aggregator.types import FeedState, FeedUpdateResult, ParsedFeed
+from aggregator.store import claims, polls
+from aggregator.types import FeedState, FeedUpdateResult, Instance, ParsedFeed, PollReport
 from aggregator.workers import JobCrashed, JobTimeout, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -39,34 +46,35 @@ T = TypeVar("T")
 #: Feeds per write transaction.
 WRITE_BATCH = 100
 
+#: A unit of work that writes (``App.write``): committed when its block ends without error.
+WriteUnit = Callable[[], AbstractContextManager[Session]]
+
 
 @dataclass(frozen=True, slots=True)
-class PollReport:
-    results: tuple[FeedUpdateResult, ...]
-    elapsed: float
+class PollJob:
+    """What one poll cycle does, as plain values: when, who claims and for how long, which feeds."""
 
-    @property
-    def failed(self) -> tuple[FeedUpdateResult, ...]:
-        return tuple(r for r in self.results if r.outcome in ("error", "gone"))
-
-    @property
-    def new(self) -> int:
-        return sum(r.new for r in self.results)
-
-    @property
-    def updated(self) -> int:
-        return sum(r.updated for r in self.results)
+    now: datetime
+    instance: Instance
+    """The claiming process: its id owns the claims, its heartbeat is written with them."""
+    lease: timedelta
+    policy: Policy
+    names: Sequence[str] | None = None
+    """Exactly these feeds, whatever their schedule; None: the due ones (or all, without ``due_only``)."""
+    due_only: bool = True
 
 
-def run_poll(
-    app: App,
-    *,
-    names: Sequence[str] | None = None,
-    due_only: bool = True,
-    on_result: Callable[[FeedUpdateResult], None] | None = None,
-) -> PollReport:
-    """Claim and poll feeds: the due ones, all of them (``due_only=False``), or ``names``."""
-    return run_async(poll(app, names=names, due_only=due_only, on_result=on_result))
+@dataclass(frozen=True, slots=True)
+class PollTools:
+    """What a poll cycle works with; their owner made them and closes them."""
+
+    write: WriteUnit
+    fetching: Callable[[], AbstractAsyncContextManager[Fetcher]]
+    """The fetcher for this poll, opened once a feed is claimed (``App.fetching``)."""
+    parse_pool: Callable[[int], ParsePool]
+    """A parse pool fit for this many feeds (long-lived: the poll never closes it)."""
+    jitter: Callable[[], float]
+    """A number in [0, 1) per feed, to spread next poll times."""
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -97,65 +105,53 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 async def poll(
-    app: App,
-    *,
-    names: Sequence[str] | None = None,
-    due_only: bool = True,
-    on_result: Callable[[FeedUpdateResult], None] | None = None,
-    fetcher: Fetcher | None = None,
+    job: PollJob, tools: PollTools, *, on_result: Callable[[FeedUpdateResult], None] | None = None
 ) -> PollReport:
-    """The poll cycle; ``fetcher`` shares one set of per-host limits with other work (extraction)."""
+    """The poll cycle: claim, fetch and parse concurrently, store in batches; a result per feed claimed."""
     started = time.perf_counter()
-    now = app.clock()
-    with app.write() as s:
-        claimed = repo.claim_feeds(
-            s, now=now, lease=app.lease, owner=repo.lease_owner(), names=names, due_only=due_only
+    now = job.now
+    with tools.write() as s:
+        claims.heartbeat(s, job.instance, now)
+        claimed = claims.claim_feeds(
+            s, now=now, lease=job.lease, owner=job.instance.id, names=job.names, due_only=job.due_only
         )
     if not claimed:
         return PollReport((), time.perf_counter() - started)
-    workers = min(app.parse_workers, -(-len(claimed) // FEEDS_PER_PARSE_WORKER))
-    pool = ParsePool(
-        workers,
-        max_bytes=app.fetch_settings.max_body_bytes,
-        timeout=PARSE_TIME_LIMIT,
-        memory_limit=PARSE_MEMORY,
-    )
+    pool = tools.parse_pool(len(claimed))
     results: list[FeedUpdateResult] = []
     queue: asyncio.Queue[Polled | None] = asyncio.Queue()
-    policy = Policy(
-        adopt_redirect_after=app.config.fetch.adopt_redirect_after,
-        backoff_cap=app.config.fetch.backoff_cap,
-    )
-    try:
-        writer = asyncio.create_task(_write_loop(app, queue, now, policy, results, on_result))
-        async with app.fetching(fetcher) as fetcher:
+    writer = asyncio.create_task(_write_loop(job, tools, queue, results, on_result))
+    async with tools.fetching() as fetcher:
 
-            async def one(feed: FeedState) -> None:
-                await queue.put(await fetch_and_parse(feed, fetcher, pool.parse, now=now))
+        async def one(feed: FeedState) -> None:
+            await queue.put(await fetch_and_parse(feed, fetcher, pool.parse, now=now))
 
-            fetches: asyncio.Future[Any] = asyncio.gather(*(one(feed) for feed in claimed))
-            try:
-                # The writer ends before the fetches only when the database
-                # failed: then the rest would be fetched for nothing.
-                await asyncio.wait([fetches, writer], return_when=asyncio.FIRST_COMPLETED)
-                if writer.done():
-                    fetches.cancel()
-                await asyncio.wait({fetches})
-                if not fetches.cancelled():
-                    fetches.result()  # a bug in a fetch is raised, as ever
-            finally:
+        fetches: asyncio.Future[Any] = asyncio.gather(*(one(feed) for feed in claimed))
+        try:
+            # The writer ends before the fetches only when the database
+            # failed: then the rest would be fetched for nothing.
+            await asyncio.wait([fetches, writer], return_when=asyncio.FIRST_COMPLETED)
+            if writer.done():
                 fetches.cancel()
-                await queue.put(None)
-                try:
-                    await writer
-                except StorageError as exc:
-                    raise StorageError(
-                        f"polling stopped after storing {len(results)} of {len(claimed)} feeds (the rest "
-                        f"are polled again on the next run): {exc}"
-                    ) from exc
-    finally:
-        pool.close()
+            await asyncio.wait({fetches})
+            if not fetches.cancelled():
+                fetches.result()  # a bug in a fetch is raised, as ever
+        finally:
+            fetches.cancel()
+            await queue.put(None)
+            try:
+                await writer
+            except StorageError as exc:
+                raise StorageError(
+                    f"polling stopped after storing {len(results)} of {len(claimed)} feeds (the rest "
+                    f"are polled again on the next run): {exc}"
+                ) from exc
     return PollReport(tuple(results), time.perf_counter() - started)
+
+
+def parse_workers_for(feeds: int, most: int) -> int:
+    """Parse workers for a poll of ``feeds`` feeds: one per :data:`FEEDS_PER_PARSE_WORKER`, up to ``most``."""
+    return min(most, -(-feeds // FEEDS_PER_PARSE_WORKER))
 
 
 #: Seconds one feed document may take to parse before its worker is stopped. The
@@ -193,6 +189,7 @@ class ParsePool:
         timeout: float = PARSE_TIME_LIMIT,
         memory_limit: int | None = PARSE_MEMORY,
     ) -> None:
+        self.workers = workers
         self._fn = fn or _parse
         self._max_bytes = max_bytes
         self._pool: WorkerPool | None = None
@@ -230,10 +227,9 @@ def _parse(body: bytes, url: str, headers: dict[str, str], max_bytes: int | None
 
 
 async def _write_loop(
-    app: App,
+    job: PollJob,
+    tools: PollTools,
     queue: asyncio.Queue[Polled | None],
-    now: datetime,
-    policy: Policy,
     results: list[FeedUpdateResult],
     on_result: Callable[[FeedUpdateResult], None] | None,
 ) -> None:
@@ -249,7 +245,7 @@ async def _write_loop(
         done = item is None
         if not batch:
             continue
-        batch_results = await asyncio.to_thread(_write_batch, app, batch, now, policy)
+        batch_results = await asyncio.to_thread(_write_batch, job, tools, batch)
         results.extend(batch_results)
         for result in batch_results:
             log.info(
@@ -260,19 +256,20 @@ async def _write_loop(
                 on_result(result)
 
 
-def _write_batch(app: App, batch: list[Polled], now: datetime, policy: Policy) -> list[FeedUpdateResult]:
+def _write_batch(job: PollJob, tools: PollTools, batch: list[Polled]) -> list[FeedUpdateResult]:
     """Store one batch in one transaction: all of it, or (StorageError) none of it.
 
     A database that fails (busy past its timeout, unreachable, read-only)
     stops the poll: the feeds of this batch and of those not fetched yet keep
     their old state and are polled again on the next run.
     """
-    with app.write() as s:
+    now = job.now
+    with tools.write() as s:
         parsed_ids = [p.feed.id for p in batch if p.parsed is not None]
-        existing = repo.entry_hashes(s, parsed_ids) if parsed_ids else {}
+        existing = polls.entry_hashes(s, parsed_ids) if parsed_ids else {}
         settled = [
-            settle(p, existing.get(p.feed.id, {}), now=now, jitter=app.rng.random(), policy=policy)
+            settle(p, existing.get(p.feed.id, {}), now=now, jitter=tools.jitter(), policy=job.policy)
             for p in batch
         ]
-        repo.save_poll(s, [(state, plan) for state, plan, _ in settled], now)
+        polls.save_poll(s, [(state, plan) for state, plan, _ in settled], now)
     return [result for _, _, result in settled]

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from aggregator.errors import AggregatorError, FetchError, HTTPStatusError, ParseError
 from aggregator.feeds import decide
 from aggregator.net.fetch import Fetcher
-from aggregator.types import FeedState, FeedUpdateResult, Fetched, Outcome, ParsedFeed
+from aggregator.types import EntryPlan, FeedState, FeedUpdateResult, Fetched, Outcome, ParsedFeed
 
 ParseFn = Callable[[bytes, str, Mapping[str, str]], Awaitable[ParsedFeed]]
 
@@ -40,7 +40,7 @@ class Polled:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The knobs of ``settle`` (from feeds.yaml's fetch section)."""
+    """The knobs of ``settle``: feeds.yaml's fetch settings, as plain values."""
 
     adopt_redirect_after: int = 3
     backoff_cap: timedelta = timedelta(days=1)
@@ -74,7 +74,7 @@ def settle(
     now: datetime,
     jitter: float,
     policy: Policy,
-) -> tuple[FeedState, decide.EntryPlan | None, FeedUpdateResult]:
+) -> tuple[FeedState, EntryPlan | None, FeedUpdateResult]:
     """Decide what a poll means for the feed: its next state and the entries to store.
 
     ``existing`` maps the feed's stored entry keys to content hashes.

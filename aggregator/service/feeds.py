@@ -1,9 +1,89 @@
-"""The facade's feeds operations (see :mod:`aggregator.service`)."""
+"""The facade's feeds operations (see :mod:`aggregator.service`).
+
+:class:`Feeds` works on the database: sync feeds.yaml into it, and each feed's
+polling state and health. The module functions below work on feeds.yaml
+alone (list, OPML import and export), so those commands need no database;
+they take the configuration the command loaded and return plain values.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from aggregator.errors import ConfigError
 from aggregator.service.part import Part
+from aggregator.types import FeedSetting, FeedStatus, SyncReport
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from aggregator.config import FeedsFile
+    from aggregator.feeds.opml import ImportReport
+
+#: The largest OPML file read (a reader's export of 2,000 feeds is about 400 KB).
+MAX_OPML_BYTES = 16 << 20
 
 
 class Feeds(Part):
     """Feeds: each method reads the clock once, owns its unit of work and returns plain values."""
+
+    @property
+    def config_path(self) -> Path:
+        """The feeds.yaml this service was opened on (for messages)."""
+        return self.app.config_path
+
+    def sync(self) -> SyncReport:
+        """Make the feeds table follow feeds.yaml (see ``store.repo.sync_feeds``)."""
+        return self.app.sync_feeds()
+
+    def status(self, *, failing: bool = False) -> list[FeedStatus]:
+        """Each feed of feeds.yaml with its polling state and health, by name; with ``failing``,
+        only those with a problem (failing, gone or malformed)."""
+        from aggregator.feeds.health import PROBLEMS, feed_health
+        from aggregator.store import repo
+
+        now = self.app.clock()
+        with self.app.read() as s:
+            states = repo.list_feeds(s)
+        out = [FeedStatus(f, feed_health(f, now)) for f in states]
+        return [f for f in out if f.health in PROBLEMS] if failing else out
+
+
+def feed_settings(config: FeedsFile) -> tuple[FeedSetting, ...]:
+    """The feeds feeds.yaml lists, in its order."""
+    return tuple(
+        FeedSetting(
+            name=f.name,
+            url=f.url,
+            label=f.label,
+            language=f.language,
+            section_hint=f.section_hint,
+            interval=f.interval,
+            enabled=f.enabled,
+        )
+        for f in config.feeds
+    )
+
+
+def import_opml(config_path: Path, file: Path, *, dry_run: bool = False) -> ImportReport:
+    """Add the feeds of the OPML ``file`` to feeds.yaml (``dry_run``: only say what would be added)."""
+    from aggregator.feeds.opml import import_into_config, read_opml
+
+    try:
+        with file.open("rb") as opened:
+            data = opened.read(MAX_OPML_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(str(file), [f"{file}: cannot read: {exc.strerror}"]) from exc
+    if len(data) > MAX_OPML_BYTES:
+        raise ConfigError(
+            str(file),
+            [f"{file}: larger than {MAX_OPML_BYTES >> 20} MiB, which no list of feeds is (the right file?)"],
+        )
+    return import_into_config(config_path, read_opml(data, source=str(file)), dry_run=dry_run)
+
+
+def export_opml(config: FeedsFile) -> bytes:
+    """feeds.yaml's feeds as an OPML 2.0 document (UTF-8)."""
+    from aggregator.feeds.opml import export_opml as export
+
+    return export(list(config.feeds), title=config.digest.title)

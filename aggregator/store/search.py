@@ -14,7 +14,7 @@ to split at spaces:
   GIN index, ``to_tsvector('simple', document)`` stripped of positions.
 
 Writers call :func:`index_candidates` for every candidate whose title or text
-they change (``repo.save_poll``, ``articles.save_articles``); queries use
+they change (``polls.save_poll``, ``articles.save_articles``); queries use
 :func:`matches` in a WHERE over ``candidates``.
 """
 

@@ -290,3 +290,21 @@ ix_candidates_feed_id_published_at_status = sa.Index(
     candidates.c.published_at,
     candidates.c.status,
 )
+
+
+# -- F1 polling: the processes that claim feeds ---------------------------------
+
+instances = sa.Table(
+    "instances",
+    metadata,
+    # A running aggregator process, as its claims on feeds name it (feeds.lease_owner = id):
+    # a UUID drawn per process, the host and PID it runs as (so a claim of a process on
+    # this host that has died is taken over at once), and a heartbeat written whenever it
+    # claims (so a claim of an instance silent for longer than a lease is taken over).
+    # Created by migration 0005.
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+)
