@@ -54,7 +54,11 @@ def feeds_yaml(n_feeds: int) -> str:
         lines += [f"      - {{id: {sub}, title: {sub.title()}}}" for sub in subs]
     lines.append("feeds:")
     for i in range(n_feeds):
-        lines += [f"  - name: feed-{i:02d}", f"    url: https://feeds.invalid/{i}.xml", f"    label: Label {i}"]
+        lines += [
+            f"  - name: feed-{i:02d}",
+            f"    url: https://feeds.invalid/{i}.xml",
+            f"    label: Label {i}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -90,7 +94,9 @@ def run(target: Target, args: list[str], *, check: bool = True) -> tuple[float, 
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if check and proc.returncode != 0:
-        raise SystemExit(f"{target.label}: aggregator {' '.join(args)} failed:\n{err.decode(errors='replace')}")
+        raise SystemExit(
+            f"{target.label}: aggregator {' '.join(args)} failed:\n{err.decode(errors='replace')}"
+        )
     return wall, usage.ru_maxrss, proc.returncode
 
 
@@ -173,7 +179,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--aggregator",
         action="append",
@@ -193,8 +201,11 @@ def main() -> None:
             where = Path(executable).absolute()
             label = f"{i + 1}:{where.parents[2].name}" if len(where.parents) > 2 else f"{i + 1}:{where.name}"
             started = time.perf_counter()
-            targets.append(prepare(label.replace("/", "_"), executable, root, args.candidates, args.feeds, args.seed))
-            print(f"{executable}: database of {args.candidates:,} candidates in {time.perf_counter() - started:.1f} s")
+            targets.append(
+                prepare(label.replace("/", "_"), executable, root, args.candidates, args.feeds, args.seed)
+            )
+            took = time.perf_counter() - started
+            print(f"{executable}: database of {args.candidates:,} candidates in {took:.1f} s")
         walls: dict[tuple[str, str], list[float]] = {}
         rss: dict[tuple[str, str], int] = {}
         for round_ in range(args.rounds + 1):  # round 0 warms the disk cache and is not counted

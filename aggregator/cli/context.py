@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.text import Text
 
 from aggregator.app import App, make_app
-from aggregator.config import FeedsFile, Settings, load_config, load_settings
+from aggregator.config import Settings, load_configuration, load_settings
+from aggregator.configuration import Configuration
 from aggregator.controls import show_controls
 from aggregator.service import Service
 from aggregator.store.tables import CURATOR_CHARS
@@ -90,10 +91,11 @@ def print_error(message: str, *, label: str = "error") -> None:
     )
 
 
-def load(ctx: typer.Context) -> tuple[Settings, Path, FeedsFile]:
+def load(ctx: typer.Context) -> tuple[Settings, Path, Configuration]:
+    """The environment's settings, and feeds.yaml's path and frozen values (cached between commands)."""
     settings = load_settings()
     path = settings.config_path(state(ctx).config_path)
-    return settings, path, load_config(path)
+    return settings, path, load_configuration(path)
 
 
 @contextmanager
@@ -208,7 +210,7 @@ def parse_statuses(values: list[str]) -> tuple[Status, ...]:
     return tuple(dict.fromkeys(cast(Status, name) for name in names))
 
 
-def check_section(config: FeedsFile, section: str | None) -> str | None:
+def check_section(config: Configuration, section: str | None) -> str | None:
     """A ``--section`` value as an id of feeds.yaml (``aws`` or ``aws/mlops``), or a usage error."""
     if section is None:
         return None

@@ -47,9 +47,9 @@ from typing import Literal
 
 import jinja2
 
-from aggregator.config import SectionConfig
 from aggregator.controls import CONTROLS, find_controls, show_controls, strip_controls
 from aggregator.errors import DigestError
+from aggregator.taxonomy import Section
 from aggregator.urls import is_http_url
 
 __all__ = [
@@ -215,7 +215,7 @@ def build_digest(
     name: str,
     title: str,
     preface: str,
-    taxonomy: Sequence[SectionConfig],
+    taxonomy: Sequence[Section],
     items: Iterable[tuple[str, DigestItem]],
     status: str = "draft",
     published_at: datetime | None = None,
@@ -805,7 +805,7 @@ class _Heading:
     items: list[int] = field(default_factory=list)
 
 
-def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = "digest") -> ParsedDigest:
+def parse_digest(text: str, taxonomy: Sequence[Section], *, source: str = "digest") -> ParsedDigest:
     """Read a digest written like seeds 000 and 002 and place its items in the taxonomy.
 
     - ``# Title`` is the issue's title; anything else before the first ``## `` (the preface) is left out.
@@ -832,7 +832,7 @@ def parse_digest(text: str, taxonomy: Sequence[SectionConfig], *, source: str = 
     title: str | None = None
     hidden = {s.id for s in taxonomy if s.hide_labels}
 
-    section: SectionConfig | None = None
+    section: Section | None = None
     section_number = 0
     subsection: str | None = None
     bad_heading: _Heading | None = None
@@ -1094,8 +1094,8 @@ def _options_text(titles: Iterable[str]) -> str:
 
 
 def _map_section(
-    heading: str, taxonomy: Sequence[SectionConfig], options: Sequence[tuple[str, str, str]]
-) -> tuple[SectionConfig | None, int, str]:
+    heading: str, taxonomy: Sequence[Section], options: Sequence[tuple[str, str, str]]
+) -> tuple[Section | None, int, str]:
     """The section a ``##`` heading names, its 1-based number, and why not when it names none."""
     titles = _options_text(s.title for s in taxonomy)
     advice = f"rename the heading to one of {titles}, or add the section to feeds.yaml"
@@ -1123,7 +1123,7 @@ def _map_section(
     return None, 0, f"no section of feeds.yaml has this title ({advice})"
 
 
-def _map_subsection(heading: str, section: SectionConfig, section_number: int) -> tuple[str | None, str]:
+def _map_subsection(heading: str, section: Section, section_number: int) -> tuple[str | None, str]:
     """The full subsection id a ``###`` heading names under ``section``, or None and why."""
     if not section.subsections:
         return None, (

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from aggregator.config import FeedsFile, SectionConfig
+from aggregator.configuration import Configuration
 from aggregator.digest.model import (
     Digest,
     DigestItem,
@@ -50,6 +50,7 @@ from aggregator.store import search
 from aggregator.store.db import hold_transaction_lock
 from aggregator.store.repo import CHUNK, assign_groups, dialect_insert
 from aggregator.store.tables import CURATOR_CHARS, MAX_KEY_BYTES, candidates, digest_items, digests, feeds
+from aggregator.taxonomy import Section
 from aggregator.urls import canonical_url, is_http_url
 
 #: The feed row that holds candidates made by ``digest import``. Its name is not a valid feed name in
@@ -172,7 +173,7 @@ def _digest_item(r: Any) -> DigestItem:
     )
 
 
-def load_issue(s: Session, name: str, config: FeedsFile) -> Digest:
+def load_issue(s: Session, name: str, config: Configuration) -> Digest:
     """Issue ``name`` as plain values for rendering, in the taxonomy's order and numbering."""
     row = _issue_row(s, name)
     stmt = (
@@ -196,12 +197,12 @@ def load_issue(s: Session, name: str, config: FeedsFile) -> Digest:
 # -- lint and publish ------------------------------------------------------------------------
 
 
-def _known_sections(sections: Sequence[SectionConfig]) -> list[str]:
+def _known_sections(sections: Sequence[Section]) -> list[str]:
     """Where items can be: every subsection, and top sections that have none."""
     return [full_id for section in sections for full_id in section.full_ids() or [section.id]]
 
 
-def lint(s: Session, name: str, sections: Sequence[SectionConfig]) -> list[LintFinding]:
+def lint(s: Session, name: str, sections: Sequence[Section]) -> list[LintFinding]:
     """The problems of issue ``name`` (see :func:`aggregator.digest.model.lint_findings`)."""
     row = _issue_row(s, name)
     cols = (
@@ -257,7 +258,7 @@ def _lint_item(r: Any) -> LintItem:
 
 
 def publish(
-    s: Session, name: str, now: datetime, sections: Sequence[SectionConfig], *, force: bool = False
+    s: Session, name: str, now: datetime, sections: Sequence[Section], *, force: bool = False
 ) -> datetime:
     """Mark issue ``name`` published (frozen from now on); returns its publication time.
 
@@ -496,7 +497,7 @@ def plan_import(
     s: Session,
     parsed: ParsedDigest,
     name: str,
-    sections: Sequence[SectionConfig],
+    sections: Sequence[Section],
     *,
     force: bool = False,
     source: str = "digest",
