@@ -303,3 +303,9 @@ class DecisionReport:
     action: str
     changes: tuple[Change, ...]
     unchanged: tuple[tuple[int, str], ...] = ()
+
+
+# -- slice E (the edge) ------------------------------------------------------------------------
+
+#: The longest curator name the decision log and digest items keep.
+CURATOR_CHARS = 200

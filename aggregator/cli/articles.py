@@ -10,11 +10,9 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.articles.pages import extract_pending
 from aggregator.cli.candidates import candidate_dict
 from aggregator.cli.context import ID_MAX, console, iso, open_app, print_error, when
 from aggregator.controls import json_dumps
-from aggregator.feeds.poll import run_async
 from aggregator.store import articles as article_store
 from aggregator.store import repo
 from aggregator.store import triage as triage_store
@@ -47,6 +45,9 @@ def extract(
 
     Example: aggregator extract --retry-failed
     """
+    from aggregator.articles.pages import extract_pending  # the extraction pipeline: only here
+    from aggregator.feeds.poll import run_async
+
     with open_app(ctx, sync=False) as app:
         report = run_async(extract_pending(app, ids=ids or None, retry_failed=retry_failed))
     out = console()

@@ -21,8 +21,7 @@ from aggregator.config import Settings, load_configuration, load_settings
 from aggregator.configuration import Configuration
 from aggregator.controls import show_controls
 from aggregator.service import Service
-from aggregator.store.tables import CURATOR_CHARS
-from aggregator.types import OPEN_STATUSES, STATUSES, Status
+from aggregator.types import CURATOR_CHARS, OPEN_STATUSES, STATUSES, Status
 
 
 @dataclass

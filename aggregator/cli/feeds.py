@@ -12,7 +12,6 @@ from rich.table import Table
 from aggregator.cli.context import console, iso, load, open_app, styled, when
 from aggregator.controls import CONTROLS, json_dumps
 from aggregator.errors import ConfigError
-from aggregator.feeds.opml import export_opml, import_into_config, read_opml
 from aggregator.store import repo
 from aggregator.types import FeedState
 
@@ -128,6 +127,8 @@ def import_opml_(
 
     Example: aggregator feeds import-opml subscriptions.opml --dry-run
     """
+    from aggregator.feeds.opml import import_into_config, read_opml  # YAML and pydantic: only here
+
     _, path, _ = load(ctx)
     try:
         with file.open("rb") as opened:
@@ -158,6 +159,8 @@ def export_opml_(
 
     Example: aggregator feeds export-opml -o feeds.opml
     """
+    from aggregator.feeds.opml import export_opml
+
     _, _, config = load(ctx)
     data = export_opml(list(config.feeds), title=config.digest.title)
     # A control or bidi-override character left in a label or title (C1, U+202E) is written as a

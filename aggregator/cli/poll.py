@@ -6,9 +6,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.articles.pages import poll_and_extract
 from aggregator.cli.context import console, open_app, print_error, styled, when
-from aggregator.feeds.poll import run_async, run_poll
 from aggregator.store import repo
 from aggregator.types import FeedUpdateResult
 
@@ -47,6 +45,9 @@ def poll(
 
     Example: aggregator poll --feed netflix --feed aws-ml --strict
     """
+    from aggregator.articles.pages import poll_and_extract  # the poll pipeline: only here
+    from aggregator.feeds.poll import run_async, run_poll
+
     with open_app(ctx) as app:
         known = {f.name for f in app.config.feeds}
         unknown = [name for name in feed if name not in known]

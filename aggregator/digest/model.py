@@ -43,14 +43,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Literal
-
-import jinja2
+from typing import TYPE_CHECKING, Literal
 
 from aggregator.controls import CONTROLS, find_controls, show_controls, strip_controls
 from aggregator.errors import DigestError
 from aggregator.taxonomy import Section
 from aggregator.urls import is_http_url
+
+if TYPE_CHECKING:
+    import jinja2  # imported where a digest is rendered: not on every command
 
 __all__ = [
     "MONTHS",
@@ -368,6 +369,8 @@ def _configure(env: jinja2.Environment) -> jinja2.Environment:
 
 
 def _new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    import jinja2
+
     return _configure(
         jinja2.Environment(
             loader=loader,
@@ -382,10 +385,14 @@ def _new_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
 
 @cache
 def _package_environment() -> jinja2.Environment:
+    import jinja2
+
     return _new_environment(jinja2.PackageLoader("aggregator", "templates/digest"))
 
 
 def _template(template: str | Path) -> jinja2.Template:
+    import jinja2
+
     if isinstance(template, str) and template in TEMPLATES:
         return _package_environment().get_template(f"{template}.md.j2")
     path = Path(template)
@@ -409,6 +416,8 @@ def render(digest: Digest, template: str | Path = "summary", *, notes: NotesStyl
     A template gets ``digest``, ``notes`` (``nested`` or ``inline``) and ``numbers`` (item id to its
     1-based number in printed order); see the header comment of each shipped template.
     """
+    import jinja2
+
     if notes not in ("nested", "inline"):
         raise DigestError(f"unknown notes style {notes!r} (use nested or inline)")
     try:
