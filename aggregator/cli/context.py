@@ -10,18 +10,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from aggregator.app import App, make_app
 from aggregator.config import Settings, load_configuration, load_settings
 from aggregator.configuration import Configuration
 from aggregator.controls import show_controls
 from aggregator.service import Service
 from aggregator.types import CURATOR_CHARS, OPEN_STATUSES, STATUSES, Status
+
+if TYPE_CHECKING:
+    from aggregator.app import App
 
 
 @dataclass
@@ -104,6 +106,8 @@ def open_app(ctx: typer.Context, *, sync: bool = True) -> Iterator[App]:
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    from aggregator.app import make_app  # the engine and the store: not for --help
+
     settings, path, config = load(ctx)
     app = make_app(settings, config, config_path=path)
     try:
