@@ -1,7 +1,10 @@
 """The one place that wires the application: settings and feeds.yaml in, an App out.
 
 Every CLI command and the daemon start from :func:`make_app`; nothing else
-creates engines, session factories, HTTP clients or clocks.
+creates engines, session factories, HTTP clients or clocks. The App holds
+feeds.yaml as frozen values (:class:`~aggregator.configuration.Configuration`),
+never pydantic models. Light to import: the HTTP client's modules load when a
+fetcher is first asked for.
 """
 
 from __future__ import annotations
@@ -14,17 +17,17 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator import __version__
-from aggregator.config import FeedsFile, Settings
+from aggregator.config.settings import Settings
+from aggregator.configuration import Configuration
 from aggregator.errors import ConfigError
-from aggregator.net.fetch import Fetcher, FetchSettings
 from aggregator.store import db, repo
 from aggregator.taxonomy import Taxonomy
 from aggregator.types import Instance, SyncReport
@@ -32,6 +35,12 @@ from aggregator.types import Instance, SyncReport
 if TYPE_CHECKING:
     from aggregator.feeds.poll import ParsePool
     from aggregator.workers import WorkerPool
+
+if TYPE_CHECKING:
+    import httpx
+
+    from aggregator.config.models import FeedsFile
+    from aggregator.net.fetch import Fetcher, FetchSettings
 
 Clock = Callable[[], datetime]
 
@@ -43,12 +52,12 @@ def utc_now() -> datetime:
 @dataclass
 class App:
     settings: Settings
-    config: FeedsFile
+    config: Configuration
+    """feeds.yaml as frozen values."""
     config_path: Path
     engine: sa.Engine
     clock: Clock
     rng: random.Random
-    fetch_settings: FetchSettings
     parse_workers: int
     """Worker processes for feed parsing (0: parse in the polling process)."""
     transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
@@ -60,7 +69,7 @@ class App:
     _extraction_pool: WorkerPool | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.taxonomy = self.config.taxonomy()
+        self.taxonomy = self.config.taxonomy
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(immediate=True), expire_on_commit=False)
 
@@ -81,7 +90,27 @@ class App:
         with db.storage_errors(self.engine), self._writer.begin() as s:
             yield s
 
+    @cached_property
+    def fetch_settings(self) -> FetchSettings:
+        """feeds.yaml's fetch limits as the fetcher takes them."""
+        from aggregator.net.fetch import FetchSettings
+
+        fc = self.config.fetch
+        return FetchSettings(
+            user_agent=f"aggregator/{__version__} (+{fc.user_agent_contact})",
+            connect_timeout=fc.connect_timeout,
+            read_timeout=fc.read_timeout,
+            deadline=fc.deadline,
+            max_body_bytes=fc.max_body_bytes,
+            max_redirects=fc.max_redirects,
+            concurrency=fc.concurrency,
+            per_host=fc.per_host,
+            allow_private_networks=fc.allow_private_networks,
+        )
+
     def fetcher(self) -> Fetcher:
+        from aggregator.net.fetch import Fetcher
+
         return Fetcher(self.fetch_settings, transport_factory=self.transport_factory)
 
     def fetching(self, shared: Fetcher | None = None) -> AbstractAsyncContextManager[Fetcher]:
@@ -95,7 +124,7 @@ class App:
     @property
     def lease(self) -> timedelta:
         """How long a poll's claim on a feed lasts: well past any one fetch's deadline."""
-        return max(timedelta(minutes=10), timedelta(seconds=self.fetch_settings.deadline * 3))
+        return max(timedelta(minutes=10), timedelta(seconds=self.config.fetch.deadline * 3))
 
     def sync_feeds(self) -> SyncReport:
         with self.write() as s:
@@ -215,7 +244,7 @@ def _check_folder(folder: Path, *, explicit: bool) -> None:
 
 def make_app(
     settings: Settings,
-    config: FeedsFile,
+    config: Configuration | FeedsFile,
     *,
     config_path: Path = Path("feeds.yaml"),
     clock: Clock | None = None,
@@ -224,7 +253,15 @@ def make_app(
     transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None,
     migrate: bool = True,
 ) -> App:
-    """Build the application; with ``migrate``, bring the schema up to date (or refuse a newer one)."""
+    """Build the application; with ``migrate``, bring the schema up to date (or refuse a newer one).
+
+    ``config`` is feeds.yaml's frozen values (:func:`aggregator.config.load_configuration`), or the
+    validated models (:func:`aggregator.config.load_config`), frozen here.
+    """
+    if not isinstance(config, Configuration):
+        from aggregator.config.cache import freeze
+
+        config = freeze(config)
     engine = open_engine(settings)
     if migrate:
         try:
@@ -232,18 +269,6 @@ def make_app(
         except Exception:
             engine.dispose()
             raise
-    fc = config.fetch
-    fetch_settings = FetchSettings(
-        user_agent=f"aggregator/{__version__} (+{fc.user_agent_contact})",
-        connect_timeout=fc.connect_timeout,
-        read_timeout=fc.read_timeout,
-        deadline=fc.deadline,
-        max_body_bytes=fc.max_body_bytes,
-        max_redirects=fc.max_redirects,
-        concurrency=fc.concurrency,
-        per_host=fc.per_host,
-        allow_private_networks=tuple(fc.allow_private_networks),
-    )
     return App(
         settings=settings,
         config=config,
@@ -251,7 +276,6 @@ def make_app(
         engine=engine,
         clock=clock or utc_now,
         rng=rng or random.Random(),
-        fetch_settings=fetch_settings,
         parse_workers=(os.cpu_count() or 1) if parse_workers is None else parse_workers,
         transport_factory=transport_factory,
     )

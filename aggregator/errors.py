@@ -12,7 +12,6 @@ database) and says what to do, so a person can act on the message::
     │   ├── TooManyRedirectsError  a redirect chain too long, or a loop
     │   └── HTTPStatusError        a non-success status (status, retry_after; a page's error body)
     ├── ParseError             a feed body could not be read as a feed (url)
-    ├── ExtractError           an article page could not be extracted (url)
     ├── TriageError            a triage decision was refused (ids and why); nothing was changed
     │   └── ConflictError          another curator changed the candidate since it was loaded
     ├── DigestError            a digest issue cannot be changed, rendered or imported as asked
@@ -20,7 +19,8 @@ database) and says what to do, so a person can act on the message::
         └── SchemaError            the schema is newer than this code, or broken
 
 Third-party errors (httpx, SQLAlchemy, feedparser, PyYAML) are wrapped at the
-boundary of the module that calls them.
+boundary of the module that calls them. An article page that cannot be
+extracted is no error but a result: its status and reason (``articles.pages``).
 """
 
 from __future__ import annotations
@@ -112,15 +112,6 @@ class HTTPStatusError(FetchError):
 
 class ParseError(AggregatorError):
     """The body at ``url`` is not a feed we can read."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(f"{url}: {reason}")
-
-
-class ExtractError(AggregatorError):
-    """The article page at ``url`` could not be extracted."""
 
     def __init__(self, url: str, reason: str) -> None:
         self.url = url

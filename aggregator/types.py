@@ -447,3 +447,9 @@ class FeedSetting:
     section_hint: str | None
     interval: timedelta
     enabled: bool
+
+
+# -- slice E (the edge) ------------------------------------------------------------------------
+
+#: The longest curator name the decision log and digest items keep.
+CURATOR_CHARS = 200

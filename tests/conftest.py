@@ -46,6 +46,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture(autouse=True)
+def _own_config_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test caches feeds.yaml's values in a folder of its own, never in the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("AGGREGATOR_CACHE_DIR", str(folder / "aggregator"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(folder))
+
+
+@pytest.fixture(autouse=True)
 def _forget_the_commands_log_handlers() -> Iterator[None]:
     """Commands run through CliRunner set up logging on the runner's stderr, closed when the run ends:
     a handler left on the root logger would write the next test's warnings to a closed stream."""

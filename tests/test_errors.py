@@ -28,7 +28,6 @@ from aggregator import errors
             content_type="text/html",
         ),
         errors.ParseError("http://x.test/", "not a feed"),
-        errors.ExtractError("http://x.test/", "challenge page"),
         errors.StorageError("database is locked"),
         errors.SchemaError("too new"),
     ],

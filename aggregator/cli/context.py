@@ -10,18 +10,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from aggregator.app import App, make_app
-from aggregator.config import FeedsFile, Settings, load_config, load_settings
+from aggregator.config import Settings, load_configuration, load_settings
+from aggregator.configuration import Configuration
 from aggregator.controls import show_controls
 from aggregator.service import Service
-from aggregator.store.tables import CURATOR_CHARS
-from aggregator.types import OPEN_STATUSES, STATUSES, Status
+from aggregator.types import CURATOR_CHARS, OPEN_STATUSES, STATUSES, Status
+
+if TYPE_CHECKING:
+    from aggregator.app import App
 
 
 @dataclass
@@ -90,10 +92,11 @@ def print_error(message: str, *, label: str = "error") -> None:
     )
 
 
-def load(ctx: typer.Context) -> tuple[Settings, Path, FeedsFile]:
+def load(ctx: typer.Context) -> tuple[Settings, Path, Configuration]:
+    """The environment's settings, and feeds.yaml's path and frozen values (cached between commands)."""
     settings = load_settings()
     path = settings.config_path(state(ctx).config_path)
-    return settings, path, load_config(path)
+    return settings, path, load_configuration(path)
 
 
 @contextmanager
@@ -103,6 +106,8 @@ def open_app(ctx: typer.Context, *, sync: bool = True) -> Iterator[App]:
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    from aggregator.app import make_app  # the engine and the store: not for --help
+
     settings, path, config = load(ctx)
     app = make_app(settings, config, config_path=path)
     try:
@@ -208,7 +213,7 @@ def parse_statuses(values: list[str]) -> tuple[Status, ...]:
     return tuple(dict.fromkeys(cast(Status, name) for name in names))
 
 
-def check_section(config: FeedsFile, section: str | None) -> str | None:
+def check_section(config: Configuration, section: str | None) -> str | None:
     """A ``--section`` value as an id of feeds.yaml (``aws`` or ``aws/mlops``), or a usage error."""
     if section is None:
         return None

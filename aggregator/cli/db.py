@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from aggregator.app import open_engine
 from aggregator.cli.context import console
 from aggregator.config import load_settings
-from aggregator.store import db
+from aggregator.service.schema import schema_state, upgrade_schema
 
 app = typer.Typer(help="The database schema.", no_args_is_help=True)
 
@@ -22,16 +21,13 @@ def upgrade() -> None:
 
     Example: aggregator db upgrade
     """
-    engine = open_engine(load_settings())
-    try:
-        before, after = db.ensure_schema(engine)
-        where = db.describe_url(engine)
-    finally:
-        engine.dispose()
-    if before == after:
-        console().print(f"{where}: schema already at revision {after}")
+    state = upgrade_schema(load_settings())
+    if state.before == state.after:
+        console().print(f"{state.where}: schema already at revision {state.after}")
     else:
-        console().print(f"{where}: schema upgraded from {before or 'empty'} to revision {after}")
+        console().print(
+            f"{state.where}: schema upgraded from {state.before or 'empty'} to revision {state.after}"
+        )
 
 
 @app.command("current")
@@ -40,10 +36,7 @@ def current() -> None:
 
     Example: aggregator db current
     """
-    engine = open_engine(load_settings())
-    try:
-        rev = db.current_revision(engine)
-        where = db.describe_url(engine)
-    finally:
-        engine.dispose()
-    console().print(f"{where}: revision {rev or 'none (empty database)'}; newest known {db.head_revision()}")
+    state = schema_state(load_settings())
+    console().print(
+        f"{state.where}: revision {state.before or 'none (empty database)'}; newest known {state.after}"
+    )

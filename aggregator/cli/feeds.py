@@ -105,6 +105,7 @@ def import_opml_(
 
     Example: aggregator feeds import-opml subscriptions.opml --dry-run
     """
+
     _, path, _ = load(ctx)
     report = feeds_service.import_opml(path, file, dry_run=dry_run)
     out = console()
@@ -125,6 +126,7 @@ def export_opml_(
 
     Example: aggregator feeds export-opml -o feeds.opml
     """
+
     _, _, config = load(ctx)
     data = feeds_service.export_opml(config)
     # A control or bidi-override character left in a label or title (C1, U+202E) is written as a

@@ -14,6 +14,7 @@ import re
 import tempfile
 import unicodedata
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from aggregator.config import FeedConfig, load_config, parse_config
+from aggregator.configuration import Feed
 from aggregator.errors import ConfigError
 
 __all__ = ["ImportReport", "OpmlFeed", "export_opml", "import_into_config", "read_opml", "read_opml_file"]
@@ -167,7 +169,7 @@ def _xml_text(value: str) -> str:
     return _NOT_XML_CHAR_RE.sub("", value)
 
 
-def export_opml(feeds: list[FeedConfig], title: str) -> bytes:
+def export_opml(feeds: Sequence[Feed], title: str) -> bytes:
     """An OPML 2.0 document of ``feeds``; label, language and section hint ride along as attributes."""
     root = ET.Element("opml", version="2.0")
     ET.SubElement(ET.SubElement(root, "head"), "title").text = _xml_text(title)

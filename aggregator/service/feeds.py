@@ -17,7 +17,7 @@ from aggregator.types import FeedSetting, FeedStatus, SyncReport
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from aggregator.config import FeedsFile
+    from aggregator.configuration import Configuration
     from aggregator.feeds.opml import ImportReport
 
 #: The largest OPML file read (a reader's export of 2,000 feeds is about 400 KB).
@@ -49,7 +49,7 @@ class Feeds(Part):
         return [f for f in out if f.health in PROBLEMS] if failing else out
 
 
-def feed_settings(config: FeedsFile) -> tuple[FeedSetting, ...]:
+def feed_settings(config: Configuration) -> tuple[FeedSetting, ...]:
     """The feeds feeds.yaml lists, in its order."""
     return tuple(
         FeedSetting(
@@ -82,7 +82,7 @@ def import_opml(config_path: Path, file: Path, *, dry_run: bool = False) -> Impo
     return import_into_config(config_path, read_opml(data, source=str(file)), dry_run=dry_run)
 
 
-def export_opml(config: FeedsFile) -> bytes:
+def export_opml(config: Configuration) -> bytes:
     """feeds.yaml's feeds as an OPML 2.0 document (UTF-8)."""
     from aggregator.feeds.opml import export_opml as export
 

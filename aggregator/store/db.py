@@ -6,7 +6,9 @@ psycopg 3 (``postgresql+psycopg://...``) with the same timeout on lock waits
 and on connecting. Every command calls :func:`ensure_schema`: a schema that is
 behind is brought up to date, one process at a time (a PostgreSQL advisory
 lock, SQLite's write lock); one newer than this code is refused before
-anything is written.
+anything is written. A schema that is current (nearly always) is seen with one
+query, without importing Alembic: :data:`HEAD_REVISION` names the newest
+migration (a test keeps it equal to the scripts' head).
 
 :func:`storage_errors` turns the driver's errors that mean "busy", "down",
 "read-only" or "not a database" into one :class:`~aggregator.errors.StorageError`
@@ -18,23 +20,28 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import sqlalchemy as sa
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from aggregator.errors import SchemaError, StorageError
-from alembic import command
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+#: The newest migration in alembic/versions: a schema at this revision needs no
+#: Alembic at all. Raise it with each new migration (tests/test_contracts.py checks).
+HEAD_REVISION = "0005"
 
 #: Seconds a unit of work waits for a lock another process holds (SQLite's
 #: write lock, a PostgreSQL row or advisory lock) before it fails as busy.
@@ -45,13 +52,18 @@ SCHEMA_LOCK_KEY = 0x6167677265676174
 _BUSY_TIMEOUT_OPTION = "aggregator_busy_timeout"
 
 
+#: The password of a URL SQLAlchemy cannot read, hidden in the message that says so.
+_PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
+
+
 def parse_url(url: str) -> URL:
     """``url`` as SQLAlchemy reads it; a ``postgresql://`` URL is taken to mean psycopg 3."""
     try:
         parsed = make_url(url)
-    except sa.exc.ArgumentError as exc:
+    except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        shown = _PASSWORD.sub(r"\1***@", url)
         raise StorageError(
-            f"AGGREGATOR_DATABASE_URL is not a database URL: {url!r} "
+            f"AGGREGATOR_DATABASE_URL is not a database URL: {shown!r} "
             "(expected e.g. sqlite:///data/aggregator.sqlite3 or postgresql+psycopg://user@host/db)"
         ) from exc
     if parsed.drivername in ("postgresql", "postgres"):
@@ -88,18 +100,32 @@ def create_engine_for(
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": busy_timeout}
-        engine = sa.create_engine(parsed, **kwargs)
+        engine = _create_engine(parsed, kwargs)
         sa.event.listen(engine, "connect", _sqlite_on_connect(busy_timeout))
         sa.event.listen(engine, "begin", _sqlite_on_begin)
         return engine.execution_options(**{_BUSY_TIMEOUT_OPTION: busy_timeout})
     kwargs["pool_pre_ping"] = True
     if parsed.get_backend_name() == "postgresql":
         kwargs["connect_args"] = _postgres_connect_args(parsed, busy_timeout)
+    engine = _create_engine(parsed, kwargs)
+    return engine.execution_options(**{_BUSY_TIMEOUT_OPTION: busy_timeout})
+
+
+def _create_engine(parsed: URL, kwargs: dict[str, Any]) -> sa.Engine:
+    shown = parsed.render_as_string(hide_password=True)
     try:
-        engine = sa.create_engine(parsed, **kwargs)
+        return sa.create_engine(parsed, **kwargs)
+    except sa.exc.NoSuchModuleError as exc:  # a kind of database SQLAlchemy does not know
+        raise StorageError(
+            f"AGGREGATOR_DATABASE_URL names a database aggregator cannot use: {shown} ({exc}; use "
+            "sqlite:///path/to/aggregator.sqlite3 or postgresql+psycopg://user@host/db)"
+        ) from exc
     except ModuleNotFoundError as exc:  # e.g. a driver that is not installed
         raise StorageError(f"cannot use {parsed.drivername}: {exc}") from exc
-    return engine.execution_options(**{_BUSY_TIMEOUT_OPTION: busy_timeout})
+    except (sa.exc.ArgumentError, TypeError, ValueError) as exc:  # e.g. an option the driver refuses
+        raise StorageError(
+            f"AGGREGATOR_DATABASE_URL {shown} cannot be used: {exc} (fix the URL or its options)"
+        ) from exc
 
 
 def busy_timeout(engine: sa.Engine) -> float:
@@ -156,6 +182,9 @@ def _wal_mode(cursor: Any, busy_timeout: float) -> None:
                 raise
             time.sleep(pause)  # as SQLite's own busy handler does
             pause = min(pause * 2, 0.05)
+            continue
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            return  # a database that has no WAL mode (one in memory) keeps its own
 
 
 def _sqlite_on_begin(conn: sa.Connection) -> None:
@@ -223,6 +252,11 @@ def storage_error(exc: sa.exc.DBAPIError, engine: sa.Engine) -> StorageError | N
         )
     if isinstance(exc, sa.exc.OperationalError):
         return StorageError(f"the database {where} failed: {reason} (run the command again)")
+    if exc.statement is None:  # connecting failed: the URL's options, say, which the driver refuses
+        return StorageError(
+            f"cannot connect to the database {where}: {reason} "
+            "(check AGGREGATOR_DATABASE_URL and its options)"
+        )
     return None
 
 
@@ -268,20 +302,36 @@ def _script_location() -> str:
 
 
 def alembic_config() -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", _script_location())
     return cfg
 
 
 def head_revision() -> str:
+    """The newest revision of the migration scripts, as Alembic reads them."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(engine: sa.Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with storage_errors(engine), engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def _recorded_revision(engine: sa.Engine) -> str | None:
+    """The one revision alembic_version records; None when it has none or several (Alembic decides)."""
+    with storage_errors(engine), engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    return str(rows[0]) if len(rows) == 1 else None
 
 
 def ensure_schema(engine: sa.Engine) -> tuple[str | None, str]:
@@ -291,7 +341,20 @@ def ensure_schema(engine: sa.Engine) -> tuple[str | None, str]:
     do). A schema that is behind is upgraded under a lock, one process at a
     time, after reading its revision again: two commands started together on
     a fresh database create it once. Returns (revision before, revision after).
+    Alembic is imported only when the schema is not at :data:`HEAD_REVISION`.
     """
+    recorded = _recorded_revision(engine)
+    if recorded == HEAD_REVISION:
+        return recorded, recorded
+    return _upgrade(engine)
+
+
+def _upgrade(engine: sa.Engine) -> tuple[str | None, str]:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from alembic import command
+
     script = ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
     assert head is not None

@@ -33,14 +33,22 @@ from aggregator.types import Candidate, FeedState, SyncReport
 class FeedSpec(Protocol):
     """What the repository needs of a feed's configuration (config.FeedConfig)."""
 
-    name: str
-    url: str
-    label: str
-    language: str | None
-    section_hint: str | None
-    weight: float
-    interval: timedelta
-    enabled: bool
+    @property
+    def name(self) -> str: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def section_hint(self) -> str | None: ...
+    @property
+    def weight(self) -> float: ...
+    @property
+    def interval(self) -> timedelta: ...
+    @property
+    def enabled(self) -> bool: ...
 
 
 # -- feeds -------------------------------------------------------------------

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Dialect
 
-#: The longest curator name the decision log and digest items keep.
-CURATOR_CHARS = 200
+from aggregator.types import CURATOR_CHARS as CURATOR_CHARS  # the store keeps names this long
 
 #: The longest entry key and canonical URL stored as they are, in UTF-8 bytes.
 #: Both are indexed, and PostgreSQL refuses an index entry over 2,704 bytes: the

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rich.cells import cell_len, set_cell_size
 
-from aggregator.config import FeedsFile
+from aggregator.configuration import Configuration
 from aggregator.controls import show_controls
 from aggregator.types import STATUSES, QueueItem, QueueQuery, Status
 
@@ -29,11 +29,11 @@ MARKERS: dict[Status, str] = {
 #: Words a minute for the reading time (as `aggregator show` counts).
 WORDS_PER_MINUTE = 230
 
-SectionSuggester = Callable[[FeedsFile, QueueItem], str | None]
+SectionSuggester = Callable[[Configuration, QueueItem], str | None]
 """Where the promote picker starts for an item; a later suggestion engine can supply its own."""
 
 
-def default_section(config: FeedsFile, item: QueueItem) -> str | None:
+def default_section(config: Configuration, item: QueueItem) -> str | None:
     """The section the promote picker preselects for ``item``.
 
     The section the item is promoted into already; else the feed's section hint,
@@ -54,7 +54,7 @@ def default_section(config: FeedsFile, item: QueueItem) -> str | None:
     return next((sid for sid in promotable if sid.startswith(f"{hint}/")), None)
 
 
-def section_label(config: FeedsFile, section_id: str) -> str:
+def section_label(config: Configuration, section_id: str) -> str:
     """``2.4 Business Cases / Training, Inference and MLOps`` for ``business/mlops``."""
     top_id, _, sub_id = section_id.partition("/")
     for section in config.sections:
