@@ -10,15 +10,9 @@ from pathlib import Path
 import pytest
 
 from aggregator.config import FeedConfig, load_config
+from aggregator.config.opml_import import ImportReport, import_into_config
 from aggregator.errors import ConfigError
-from aggregator.feeds.opml import (
-    ImportReport,
-    OpmlFeed,
-    export_opml,
-    import_into_config,
-    read_opml,
-    read_opml_file,
-)
+from aggregator.feeds.opml import OpmlFeed, export_opml, read_opml, read_opml_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_OPML = ROOT.parent / "shared" / "corpus" / "opml"

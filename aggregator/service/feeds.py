@@ -17,8 +17,8 @@ from aggregator.types import FeedSetting, FeedStatus, SyncReport
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from aggregator.config.opml_import import ImportReport
     from aggregator.configuration import Configuration
-    from aggregator.feeds.opml import ImportReport
 
 #: The largest OPML file read (a reader's export of 2,000 feeds is about 400 KB).
 MAX_OPML_BYTES = 16 << 20
@@ -67,7 +67,8 @@ def feed_settings(config: Configuration) -> tuple[FeedSetting, ...]:
 
 def import_opml(config_path: Path, file: Path, *, dry_run: bool = False) -> ImportReport:
     """Add the feeds of the OPML ``file`` to feeds.yaml (``dry_run``: only say what would be added)."""
-    from aggregator.feeds.opml import import_into_config, read_opml
+    from aggregator.config.opml_import import import_into_config
+    from aggregator.feeds.opml import read_opml
 
     try:
         with file.open("rb") as opened:
