@@ -773,3 +773,23 @@ def test_word_count_matches_a_word_by_word_count() -> None:
     samples = ["", "hello world", "안녕하세요 세계", "日本語のテキスト", "mixed 日本 text 한국어 foo_bar"]
     samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(3000)]
     assert [word_count(t) for t in samples] == [reference(t) for t in samples]
+
+
+# -- character references the tree cannot hold ---------------------------------------
+
+
+@pytest.mark.parametrize("reference", ["&#x3;", "&#1;", "&#x1f;", "&#8;"])
+def test_a_control_character_reference_beside_folded_whitespace_is_dropped(reference: str) -> None:
+    """The HTML parser lets ``&#x3;`` through, and writing the folded text back into the tree
+    used to raise ValueError, ending the extraction of that page (and its run) in a traceback."""
+    body = f"<article><h1>Serving</h1><p>before {reference} after\n   the fold</p><p>{ARTICLE}</p></article>"
+    result = extract_page(html(body), url=URL, content_type="text/html")
+    assert result.status == "ok"
+    assert "before after the fold" in result.text
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", result.text)
+
+    from_feed = text_from_feed(
+        f"<p>before {reference} after\n   the fold</p><p>{ARTICLE}</p>", "html", None, url=URL
+    )
+    assert from_feed is not None
+    assert "before after the fold" in from_feed[1].text

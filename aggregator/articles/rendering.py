@@ -32,6 +32,9 @@ _CJK_LINE_BREAK = re.compile(
 )
 HTML_WHITESPACE = " \t\r\n\f"
 _HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
+# Characters XML text may not hold. The HTML parser lets a character reference such as
+# ``&#x3;`` through, but lxml refuses to write such a text back into the tree.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def fold_whitespace(tree: HtmlElement) -> None:
@@ -71,4 +74,4 @@ def _fold_some(text: str) -> str:
         return " "  # the commonest case: the indentation between two tags
     if "\n" in text:
         text = _CJK_LINE_BREAK.sub("", text)
-    return _HTML_SPACE.sub(" ", text)
+    return _NOT_XML.sub("", _HTML_SPACE.sub(" ", text))
