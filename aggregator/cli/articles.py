@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 
@@ -11,18 +10,12 @@ from rich import box
 from rich.table import Table
 
 from aggregator.articles.pages import extract_pending
+from aggregator.articles.reading import reading_minutes, reading_time
 from aggregator.cli.candidates import candidate_dict
-from aggregator.cli.context import ID_MAX, console, iso, open_app, print_error, when
+from aggregator.cli.context import ID_MAX, console, iso, open_app, open_service, print_error, when
 from aggregator.controls import json_dumps
 from aggregator.feeds.poll import run_async
-from aggregator.store import articles as article_store
-from aggregator.store import repo
-from aggregator.store import triage as triage_store
-from aggregator.store.triage import TriageState
-from aggregator.types import Article, Candidate
-
-#: Words a minute for the reading time shown by `show`.
-WORDS_PER_MINUTE = 230
+from aggregator.types import Article, Candidate, TriageState
 
 
 def register(app: typer.Typer) -> None:
@@ -82,11 +75,9 @@ def show(
 
     Example: aggregator show 42
     """
-    with open_app(ctx, sync=False) as app, app.read() as s:
-        candidate = repo.get_candidate(s, candidate_id)
-        article = article_store.get_article(s, candidate_id)
-        triage = triage_store.triage_state(s, candidate_id, app.clock())
-        decisions = triage_store.history(s, candidate_ids=[candidate_id], limit=5)
+    with open_service(ctx, sync=False) as service:
+        view = service.articles.show(candidate_id, decisions=5)
+    candidate, article, triage, decisions = view.candidate, view.article, view.triage, view.decisions
     if candidate is None:
         print_error(f"no candidate {candidate_id} (see `aggregator candidates list`)")
         raise typer.Exit(2)
@@ -123,7 +114,7 @@ def show(
         rows += [
             ("extraction", article.status + (f": {article.reason}" if article.reason else "")),
             ("text from", article.text_source or "nowhere: no text"),
-            ("reading time", _reading_time(article.word_count)),
+            ("reading time", reading_time(article.word_count)),
         ]
         if article.author:
             rows.append(("author", article.author))
@@ -163,12 +154,6 @@ def _status_line(t: TriageState) -> str:
     return t.status
 
 
-def _reading_time(words: int) -> str:
-    if words <= 0:
-        return "-"
-    return f"{max(1, math.ceil(words / WORDS_PER_MINUTE))} min ({words} words)"
-
-
 def _as_dict(c: Candidate, a: Article | None) -> dict[str, object]:
     data = candidate_dict(c)
     data["language"] = (a.language if a else None) or c.language
@@ -180,7 +165,7 @@ def _as_dict(c: Candidate, a: Article | None) -> dict[str, object]:
             "reason": a.reason,
             "text_source": a.text_source,
             "word_count": a.word_count,
-            "reading_minutes": max(1, math.ceil(a.word_count / WORDS_PER_MINUTE)) if a.word_count else 0,
+            "reading_minutes": reading_minutes(a.word_count),
             "page_url": a.page_url,
             "title": a.title,
             "author": a.author,
