@@ -82,19 +82,7 @@ def show(
         print_error(f"no candidate {candidate_id} (see `aggregator candidates list`)")
         raise typer.Exit(2)
     if as_json:
-        data = _as_dict(candidate, article)
-        if triage is not None:
-            data.update(
-                status=triage.status,
-                version=triage.version,
-                notes=list(triage.notes),
-                snoozed_until=iso(triage.snoozed_until),
-                digest=triage.digest,
-                section=triage.section,
-                decided_by=triage.decided_by,
-                decided_at=iso(triage.decided_at),
-            )
-        typer.echo(json_dumps(data, indent=2))
+        typer.echo(json_dumps(_show_dict(candidate, article, triage), indent=2))
         return
     out = console()
     header = Table.grid(padding=(0, 1))
@@ -144,6 +132,22 @@ def show(
         out.print(header)
         out.print()
         out.print(text, markup=False, highlight=False)
+
+
+def _show_dict(c: Candidate, a: Article | None, triage: TriageState | None) -> dict[str, object]:
+    data = _as_dict(c, a)
+    if triage is not None:
+        data.update(
+            status=triage.status,
+            version=triage.version,
+            notes=list(triage.notes),
+            snoozed_until=iso(triage.snoozed_until),
+            digest=triage.digest,
+            section=triage.section,
+            decided_by=triage.decided_by,
+            decided_at=iso(triage.decided_at),
+        )
+    return data
 
 
 def _status_line(t: TriageState) -> str:
