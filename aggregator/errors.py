@@ -145,3 +145,18 @@ class ConflictError(TriageError):
 
 class DigestError(AggregatorError):
     """A digest issue cannot be changed, rendered or imported as asked (issue, section, line)."""
+
+
+# -- slice T (triage): a value a curator typed ---------------------------------------------------
+
+
+class BadValueError(AggregatorError):
+    """A value a curator typed (a date, a feed's name) cannot be used; ``option`` names where it was given.
+
+    Front ends show it as a usage error of that option (the CLI as ``typer.BadParameter``).
+    """
+
+    def __init__(self, message: str, option: str) -> None:
+        self.message = message
+        self.option = option
+        super().__init__(message)

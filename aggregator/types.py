@@ -453,3 +453,89 @@ class FeedSetting:
 
 #: The longest curator name the decision log and digest items keep.
 CURATOR_CHARS = 200
+
+
+# -- triage (slice T: decisions, the decision log, one candidate shown) ----------
+
+Action = Literal["shortlist", "promote", "reject", "snooze", "restore", "unpromote", "note"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a curator asked for, besides which candidates: the options of one command."""
+
+    action: Action
+    section: str | None = None
+    """promote: a full section id such as ``business/mlops``."""
+    digest: str | None = None
+    """promote: the issue, ``YYYY-MM``; None: the month of ``now``."""
+    notes: tuple[str, ...] = ()
+    """promote and note: notes to add, in order."""
+    replace_notes: bool = False
+    """note: the notes replace the candidate's notes instead of following them."""
+    title: str | None = None
+    label: str | None = None
+    month: str | None = None
+    """promote: the curator's overrides for the digest line (``month`` is ``YYYY-MM``)."""
+    until: datetime | None = None
+    """snooze: when the candidate comes back as new."""
+    reason: str | None = None
+    """reject: why, kept in the decision log."""
+    force: bool = False
+    """Change a published (frozen) digest issue anyway."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedDecision:
+    """One row of the decision log, as `aggregator log` prints it."""
+
+    id: int
+    batch: str
+    candidate_id: int
+    title: str
+    curator: str
+    at: datetime
+    action: str
+    from_status: str
+    to_status: str
+    digest: str | None
+    section: str | None
+    note: str | None
+    undone_at: datetime | None
+    undone_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TriageState:
+    """A candidate's triage state as `aggregator show` prints it."""
+
+    status: Status
+    version: int
+    notes: tuple[str, ...]
+    snoozed_until: datetime | None
+    decided_by: str | None
+    decided_at: datetime | None
+    digest: str | None
+    section: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateView:
+    """One candidate as `aggregator show` and the triage screen's article view read it."""
+
+    candidate: Candidate | None
+    """None: no such candidate."""
+    article: Article | None
+    triage: TriageState | None
+    decisions: tuple[LoggedDecision, ...] = ()
+    """Its latest decisions, newest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    """One page of the queue, and how many candidates the query finds (None: not counted)."""
+
+    query: QueueQuery
+    """The query as run (``since`` resolved against the clock)."""
+    items: tuple[QueueItem, ...]
+    total: int | None = None

@@ -227,13 +227,13 @@ def test_a_section_option_names_the_sections_or_says_there_are_none(tmp_path: Pa
     with_sections = tmp_path / "feeds.yaml"
     with_sections.write_text(feedgen.feeds_yaml([("alpha", "http://127.0.0.1:1/feed.xml")]), encoding="utf-8")
     config = load_config(with_sections)
-    assert check_section(config, " business/mlops/ ") == "business/mlops"
+    assert check_section(config.taxonomy(), " business/mlops/ ") == "business/mlops"
     with pytest.raises(typer.BadParameter, match=r"unknown section 'nowhere'; the sections .*: research, "):
-        check_section(config, "nowhere")
+        check_section(config.taxonomy(), "nowhere")
 
     without = tmp_path / "bare.yaml"
     text = with_sections.read_text(encoding="utf-8")
     bare = text[: text.index("sections:")] + "sections: []\n" + text[text.index("feeds:") :]
     without.write_text(bare, encoding="utf-8")
     with pytest.raises(typer.BadParameter, match=r"unknown section 'research'; feeds.yaml has none$"):
-        check_section(load_config(without), "research")
+        check_section(load_config(without).taxonomy(), "research")

@@ -27,11 +27,11 @@ from aggregator.digest.render import render
 from aggregator.errors import DigestError
 from aggregator.store import digest_import, repo
 from aggregator.store import queue as queue_store
-from aggregator.store import triage as triage_store
+from aggregator.store import repo
 from aggregator.store.tables import candidates, digest_items, digests, feeds
-from aggregator.store.triage import Decision
 from aggregator.taxonomy import Section, Subsection, Taxonomy
-from aggregator.types import QueueQuery
+from aggregator.triage import decisions as triage_decisions
+from aggregator.types import Decision, QueueQuery
 from tests.fixture_server import FixtureServer
 from tests.stock import Clock, Stock, stock
 
@@ -719,7 +719,7 @@ def test_a_polled_candidate_is_matched_by_canonical_url_with_overrides_where_the
 def test_items_promoted_by_triage_are_kept_and_reordered_by_the_file(st: Stock) -> None:
     first, second = st.id("Serving many models"), st.id("Tokenizers explained")
     with st.app.write() as s:
-        triage_store.decide(
+        triage_decisions.decide(
             s, [first, second], Decision("promote", section="research/nlp", digest="2024-03"),
             curator="bo", now=st.clock(), section_ids=st.app.config.promotable_sections(),
         )  # fmt: skip

@@ -3,7 +3,7 @@
 Candidates get there the production way: feeds served over HTTP on 127.0.0.1
 and polled (``repo.save_poll`` indexes them), articles saved by
 ``articles.save_articles`` (which indexes them again), decisions made by
-``store.triage.decide``. Expectations are computed from the stored rows, not
+``triage.decisions.decide``. Expectations are computed from the stored rows, not
 written down.
 """
 
@@ -29,11 +29,11 @@ from aggregator.service.polling import run_poll
 from aggregator.store import articles as article_store
 from aggregator.store import db
 from aggregator.store import queue as queue_store
-from aggregator.store import triage as triage_store
 from aggregator.store.queue import count_queue, list_queue
 from aggregator.store.search import index_candidates
 from aggregator.store.tables import candidates, feeds
-from aggregator.types import OPEN_STATUSES, STATUSES, Article, QueueItem, QueueQuery
+from aggregator.triage import decisions as triage_decisions
+from aggregator.types import OPEN_STATUSES, STATUSES, Article, Decision, QueueItem, QueueQuery
 from alembic import command
 from tests import feedgen
 from tests.fixture_server import FixtureServer
@@ -94,8 +94,8 @@ class Queue:
 
     def decide(self, titles: list[str], action: str, **options: object) -> None:
         with self.app.write() as s:
-            triage_store.decide(
-                s, [self.ids[t] for t in titles], triage_store.Decision(action, **options),  # type: ignore[arg-type]
+            triage_decisions.decide(
+                s, [self.ids[t] for t in titles], Decision(action, **options),  # type: ignore[arg-type]
                 curator="tester", now=self.clock(), section_ids=self.app.config.promotable_sections(),
             )  # fmt: skip
 

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from aggregator.errors import ConflictError, DigestError, TriageError
 from aggregator.store import triage as store
 from aggregator.store.tables import candidates, decisions, digest_items, digests
-from aggregator.store.triage import Decision
+from aggregator.triage import decisions as triage_decisions
 from aggregator.triage import states as triage
+from aggregator.types import Decision
 from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock
 
@@ -30,7 +31,7 @@ def st(server: FixtureServer, tmp_path: Path, database_url: str) -> Iterator[Sto
 
 def decide(st: Stock, ids: list[int], decision: Decision, curator: str = "ana", **kw: object) -> object:
     with st.app.write() as s:
-        return store.decide(
+        return triage_decisions.decide(
             s,
             ids,
             decision,
@@ -43,7 +44,7 @@ def decide(st: Stock, ids: list[int], decision: Decision, curator: str = "ana", 
 
 def undo(st: Stock, curator: str = "ana", **kw: object) -> object:
     with st.app.write() as s:
-        return store.undo(s, curator=curator, now=st.clock(), **kw)  # type: ignore[arg-type]
+        return triage_decisions.undo(s, curator=curator, now=st.clock(), **kw)  # type: ignore[arg-type]
 
 
 def state(st: Stock, cid: int) -> tuple[str, list[str], str | None, str | None]:

@@ -21,13 +21,13 @@ from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from aggregator.cli import tui as tui_cli
-from aggregator.config import FeedsFile
+from aggregator.service import Service
 from aggregator.store import articles as article_store
 from aggregator.store import triage as store
 from aggregator.store.tables import candidates, decisions
-from aggregator.store.triage import Decision
+from aggregator.triage import decisions as triage_decisions
 from aggregator.tui import TriageApp, default_section
-from aggregator.tui import app as tui_app
+from aggregator.tui import queue_screen as tui_app
 from aggregator.tui.article import ArticleScreen
 from aggregator.tui.dialogs import (
     ConfirmDialog,
@@ -38,8 +38,8 @@ from aggregator.tui.dialogs import (
     PromptDialog,
     SectionPicker,
 )
-from aggregator.tui.rows import QueueRows, fit, row_cells, section_label
-from aggregator.types import Article, QueueItem, QueueQuery
+from aggregator.tui.rows import QueueRows, fit, row_cells
+from aggregator.types import Article, Decision, QueueItem, QueueQuery
 from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock
 
@@ -66,7 +66,7 @@ def run(st: Stock, scenario: Scenario, *, size: tuple[int, int] = (80, 24), **op
     """Run the screen headless, settle, play ``scenario``, quit."""
     options.setdefault("curator", "ana")
     options.setdefault("opener", lambda url: None)
-    app = TriageApp(st.app, **options)
+    app = TriageApp(Service(st.app), **options)
 
     async def main() -> None:
         async with app.run_test(size=size) as pilot:
@@ -298,7 +298,7 @@ def test_snooze_with_a_typed_date(st: Stock) -> None:
 
 def test_edit_notes_replaces_them(st: Stock) -> None:
     with st.app.write() as s:
-        store.decide(
+        triage_decisions.decide(
             s, [st.id("Tokenizers explained")], Decision("note", notes=("old one",)), curator="ana", now=T0
         )
 
@@ -358,8 +358,12 @@ def test_search_narrows_the_list_in_english_and_korean(st: Stock) -> None:
 
 def test_filter_by_status(st: Stock) -> None:
     with st.app.write() as s:
-        store.decide(s, [st.id("Tokenizers explained")], Decision("shortlist"), curator="bo", now=T0)
-        store.decide(s, [st.id("Feature stores at scale")], Decision("reject"), curator="bo", now=T0)
+        triage_decisions.decide(
+            s, [st.id("Tokenizers explained")], Decision("shortlist"), curator="bo", now=T0
+        )
+        triage_decisions.decide(
+            s, [st.id("Feature stores at scale")], Decision("reject"), curator="bo", now=T0
+        )
 
     async def scenario(pilot: Any, app: TriageApp) -> None:
         assert len(titles(app)) == 5
@@ -415,7 +419,9 @@ def test_o_opens_the_url_with_the_injected_opener(st: Stock) -> None:
 def test_r_reloads_what_others_decided(st: Stock) -> None:
     async def scenario(pilot: Any, app: TriageApp) -> None:
         with st.app.write() as s:
-            store.decide(s, [st.id("Feature stores at scale")], Decision("reject"), curator="bo", now=T0)
+            triage_decisions.decide(
+                s, [st.id("Feature stores at scale")], Decision("reject"), curator="bo", now=T0
+            )
         assert "Feature stores at scale" in titles(app)  # the screen has not looked yet
         await press(pilot, "r")
         assert "Feature stores at scale" not in titles(app)
@@ -429,7 +435,7 @@ def test_a_database_error_is_a_message_not_a_traceback(st: Stock, monkeypatch: p
         raise sa.exc.OperationalError("UPDATE candidates ...", {}, Exception("database is locked"))
 
     async def scenario(pilot: Any, app: TriageApp) -> None:
-        monkeypatch.setattr(store, "decide", locked)
+        monkeypatch.setattr(triage_decisions, "decide", locked)
         await press(pilot, "s")
         assert isinstance(app.screen, MessageDialog)
         title, message = app.screen.text.split("\n")
@@ -502,7 +508,9 @@ def test_a_conflict_is_shown_and_nothing_is_overwritten(st: Stock) -> None:
         await goto(pilot, "Tokenizers explained")
         # Another curator shortlists it behind the screen's back.
         with st.app.write() as s:
-            store.decide(s, [st.id("Tokenizers explained")], Decision("shortlist"), curator="bo", now=T0)
+            triage_decisions.decide(
+                s, [st.id("Tokenizers explained")], Decision("shortlist"), curator="bo", now=T0
+            )
         await press(pilot, "x")
         dialog = app.screen
         assert isinstance(dialog, MessageDialog)
@@ -521,8 +529,8 @@ def test_a_conflict_is_shown_and_nothing_is_overwritten(st: Stock) -> None:
 
 def test_a_refusal_is_a_message_not_a_traceback(st: Stock) -> None:
     with st.app.write() as s:
-        store.decide(s, [st.id("Tokenizers explained")], Decision("promote", section="research/nlp"),
-                     curator="bo", now=T0)  # fmt: skip
+        promote = Decision("promote", section="research/nlp")
+        triage_decisions.decide(s, [st.id("Tokenizers explained")], promote, curator="bo", now=T0)
 
     async def scenario(pilot: Any, app: TriageApp) -> None:
         assert titles(app) == ["Tokenizers explained"]
@@ -620,14 +628,19 @@ def _item(**kw: Any) -> QueueItem:
 
 
 def test_default_section_follows_the_hint(st: Stock) -> None:
-    config: FeedsFile = st.app.config
-    assert default_section(config, _item(section_hint="aws")) == "aws/cv"
-    assert default_section(config, _item(section_hint="aws/mlops")) == "aws/mlops"
-    assert default_section(config, _item(section_hint="aws", section="business/nlp")) == "business/nlp"
-    assert default_section(config, _item(feed_name="gamma")) is None
-    assert default_section(config, _item(feed_name="beta")) == "business/mlops"  # from feeds.yaml
-    assert section_label(config, "business/mlops") == "2.4 Business Cases / Training, Inference and MLOps"
-    assert section_label(config, "research") == "1 Research"
+    taxonomy = st.app.taxonomy
+    hints = Service(st.app).queue.section_hints()  # the feeds' hints in feeds.yaml
+
+    def suggest(item: QueueItem) -> str | None:
+        return default_section(taxonomy, item, hints.get(item.feed_name))
+
+    assert suggest(_item(section_hint="aws")) == "aws/cv"
+    assert suggest(_item(section_hint="aws/mlops")) == "aws/mlops"
+    assert suggest(_item(section_hint="aws", section="business/nlp")) == "business/nlp"
+    assert suggest(_item(feed_name="gamma")) is None
+    assert suggest(_item(feed_name="beta")) == "business/mlops"  # from feeds.yaml
+    assert taxonomy.label("business/mlops") == "2.4 Business Cases / Training, Inference and MLOps"
+    assert taxonomy.label("research") == "1 Research"
 
 
 def test_rows_are_cut_to_the_width_wide_characters_included() -> None:

@@ -22,15 +22,16 @@ import pytest
 
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
+from aggregator.service import Service
 from aggregator.service.polling import run_poll
 from aggregator.store import repo
 from aggregator.store import triage as triage_store
-from aggregator.store.triage import Decision
+from aggregator.triage import decisions as triage_decisions
 from aggregator.tui import TriageApp
 from aggregator.tui.article import ArticleScreen
 from aggregator.tui.dialogs import MessageDialog, NotesEditor, PromptDialog, SectionPicker
 from aggregator.tui.rows import one_line
-from aggregator.types import QueueQuery
+from aggregator.types import Decision, QueueQuery
 from tests import feedgen, hostile
 from tests.fixture_server import FixtureServer
 from tests.hostile import add_article, add_entry, has_controls, shown
@@ -81,7 +82,7 @@ def world(server: FixtureServer, tmp_path: Path, database_url: str) -> Iterator[
         cid = add_entry(app, "alpha", title=ESCAPED, link=link, published=T0)
         add_article(app, cid, text=TEXT, reason=None, author="Author \x1b[1m[/]")
         with app.write() as s:
-            triage_store.decide(
+            triage_decisions.decide(
                 s, [cid], Decision("note", notes=NOTES, replace_notes=True), curator="bo [/]\x9b",
                 now=clock(), section_ids=app.config.promotable_sections(),
             )  # fmt: skip
@@ -96,7 +97,7 @@ def run(world: World, scenario: Any, **options: Any) -> TriageApp:
     """Run the screen headless, wide enough for whole titles, play ``scenario``, quit."""
     options.setdefault("curator", CURATOR)
     options.setdefault("opener", lambda url: None)
-    app = TriageApp(world.app, **options)
+    app = TriageApp(Service(world.app), **options)
 
     async def main() -> None:
         async with app.run_test(size=(160, 40), notifications=True) as pilot:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 
@@ -10,17 +9,11 @@ import typer
 from rich import box
 from rich.table import Table
 
+from aggregator.articles.reading import reading_minutes, reading_time
 from aggregator.cli.candidates import candidate_dict
 from aggregator.cli.context import ID_MAX, console, iso, open_app, open_service, print_error, when
 from aggregator.controls import json_dumps
-from aggregator.store import articles as article_store
-from aggregator.store import repo
-from aggregator.store import triage as triage_store
-from aggregator.store.triage import TriageState
-from aggregator.types import Article, Candidate
-
-#: Words a minute for the reading time shown by `show`.
-WORDS_PER_MINUTE = 230
+from aggregator.types import Article, Candidate, TriageState
 
 
 def register(app: typer.Typer) -> None:
@@ -80,28 +73,14 @@ def show(
 
     Example: aggregator show 42
     """
-    with open_app(ctx, sync=False) as app, app.read() as s:
-        candidate = repo.get_candidate(s, candidate_id)
-        article = article_store.get_article(s, candidate_id)
-        triage = triage_store.triage_state(s, candidate_id, app.clock())
-        decisions = triage_store.history(s, candidate_ids=[candidate_id], limit=5)
+    with open_service(ctx, sync=False) as service:
+        view = service.articles.show(candidate_id, decisions=5)
+    candidate, article, triage, decisions = view.candidate, view.article, view.triage, view.decisions
     if candidate is None:
         print_error(f"no candidate {candidate_id} (see `aggregator candidates list`)")
         raise typer.Exit(2)
     if as_json:
-        data = _as_dict(candidate, article)
-        if triage is not None:
-            data.update(
-                status=triage.status,
-                version=triage.version,
-                notes=list(triage.notes),
-                snoozed_until=iso(triage.snoozed_until),
-                digest=triage.digest,
-                section=triage.section,
-                decided_by=triage.decided_by,
-                decided_at=iso(triage.decided_at),
-            )
-        typer.echo(json_dumps(data, indent=2))
+        typer.echo(json_dumps(_show_dict(candidate, article, triage), indent=2))
         return
     out = console()
     header = Table.grid(padding=(0, 1))
@@ -121,7 +100,7 @@ def show(
         rows += [
             ("extraction", article.status + (f": {article.reason}" if article.reason else "")),
             ("text from", article.text_source or "nowhere: no text"),
-            ("reading time", _reading_time(article.word_count)),
+            ("reading time", reading_time(article.word_count)),
         ]
         if article.author:
             rows.append(("author", article.author))
@@ -153,18 +132,28 @@ def show(
         out.print(text, markup=False, highlight=False)
 
 
+def _show_dict(c: Candidate, a: Article | None, triage: TriageState | None) -> dict[str, object]:
+    data = _as_dict(c, a)
+    if triage is not None:
+        data.update(
+            status=triage.status,
+            version=triage.version,
+            notes=list(triage.notes),
+            snoozed_until=iso(triage.snoozed_until),
+            digest=triage.digest,
+            section=triage.section,
+            decided_by=triage.decided_by,
+            decided_at=iso(triage.decided_at),
+        )
+    return data
+
+
 def _status_line(t: TriageState) -> str:
     if t.status == "promoted" and t.digest:
         return f"promoted into {t.digest} {t.section}"
     if t.status == "snoozed" and t.snoozed_until:
         return f"snoozed until {when(t.snoozed_until)}"
     return t.status
-
-
-def _reading_time(words: int) -> str:
-    if words <= 0:
-        return "-"
-    return f"{max(1, math.ceil(words / WORDS_PER_MINUTE))} min ({words} words)"
 
 
 def _as_dict(c: Candidate, a: Article | None) -> dict[str, object]:
@@ -178,7 +167,7 @@ def _as_dict(c: Candidate, a: Article | None) -> dict[str, object]:
             "reason": a.reason,
             "text_source": a.text_source,
             "word_count": a.word_count,
-            "reading_minutes": max(1, math.ceil(a.word_count / WORDS_PER_MINUTE)) if a.word_count else 0,
+            "reading_minutes": reading_minutes(a.word_count),
             "page_url": a.page_url,
             "title": a.title,
             "author": a.author,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import getpass
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -19,7 +18,11 @@ from rich.text import Text
 from aggregator.config import Settings, load_configuration, load_settings
 from aggregator.configuration import Configuration
 from aggregator.controls import show_controls
+from aggregator.errors import BadValueError
 from aggregator.service import Service
+from aggregator.taxonomy import Taxonomy
+from aggregator.triage import dates
+from aggregator.triage.dates import when as when
 from aggregator.types import CURATOR_CHARS, OPEN_STATUSES, STATUSES, Status
 
 if TYPE_CHECKING:
@@ -125,13 +128,6 @@ def open_service(ctx: typer.Context, *, sync: bool = True) -> Iterator[Service]:
         yield Service(app)
 
 
-def when(value: datetime | None) -> str:
-    """A timestamp for a table: UTC, to the minute; '-' when unset."""
-    if value is None:
-        return "-"
-    return value.isoformat(" ", "minutes")[:16]  # the year in four digits, as strftime's %Y is not
-
-
 def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -168,33 +164,19 @@ def curator_name(value: str | None) -> str:
         return "curator"
 
 
-_RELATIVE = re.compile(r"\+?(\d+)\s*([dw])")
-
-
 def parse_date(value: str, now: datetime, *, relative: Literal["ahead", "ago"], option: str) -> datetime:
-    """``YYYY-MM-DD`` (midnight UTC), an ISO date-time (UTC unless it says), or ``3d`` / ``2w``
-    from ``now``: ahead of it (``--until``) or before it (``--since``)."""
-    text = value.strip()
-    words = "from now" if relative == "ahead" else "ago"
-    match = _RELATIVE.fullmatch(text)
+    """:func:`aggregator.triage.dates.parse_date`, its refusal as a usage error of ``option``."""
+    with bad_values():
+        return dates.parse_date(value, now, relative=relative, option=option)
+
+
+@contextmanager
+def bad_values() -> Iterator[None]:
+    """A :class:`BadValueError` inside the block (a date, a feed name) as a usage error of its option."""
     try:
-        if match:
-            days = timedelta(days=int(match[1]) * (7 if match[2] == "w" else 1))
-            return now + days if relative == "ahead" else now - days
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise typer.BadParameter(
-                f"{value!r} is not a date: write YYYY-MM-DD, an ISO date-time, or 3d / 2w ({words})",
-                param_hint=option,
-            ) from None
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except OverflowError:  # past year 9999 or before year 1, once in UTC
-        raise typer.BadParameter(
-            f"{value!r} is out of range: dates run from year 1 to 9999 in UTC (write a nearer date, or "
-            f"fewer days {words})",
-            param_hint=option,
-        ) from None
+        yield
+    except BadValueError as exc:
+        raise typer.BadParameter(exc.message, param_hint=exc.option) from None
 
 
 def parse_statuses(values: list[str]) -> tuple[Status, ...]:
@@ -213,12 +195,12 @@ def parse_statuses(values: list[str]) -> tuple[Status, ...]:
     return tuple(dict.fromkeys(cast(Status, name) for name in names))
 
 
-def check_section(config: Configuration, section: str | None) -> str | None:
+def check_section(taxonomy: Taxonomy, section: str | None) -> str | None:
     """A ``--section`` value as an id of feeds.yaml (``aws`` or ``aws/mlops``), or a usage error."""
     if section is None:
         return None
     section = section.strip().strip("/")
-    known = config.section_ids()
+    known = taxonomy.section_ids()
     if section not in known:
         listed = f"the sections in feeds.yaml are: {', '.join(known)}" if known else "feeds.yaml has none"
         raise typer.BadParameter(f"unknown section {section!r}; {listed}", param_hint="--section")

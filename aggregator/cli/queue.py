@@ -12,16 +12,15 @@ from rich.text import Text
 
 from aggregator.cli.context import (
     COUNT_MAX,
+    bad_values,
     check_section,
     console,
     iso,
-    open_app,
-    parse_date,
+    open_service,
     parse_statuses,
     styled,
 )
 from aggregator.controls import json_dumps, show_controls
-from aggregator.store import queue as store
 from aggregator.types import QueueItem, QueueQuery, QueueSort
 
 #: A count past this many is shown as "10,000+" (counting stops there).
@@ -69,32 +68,23 @@ def queue(
     statuses = parse_statuses(status)
     if sort not in ("date", "feed"):
         raise typer.BadParameter(f"{sort!r} is not a sort: write date or feed", param_hint="--sort")
-    with open_app(ctx, sync=False) as app:
-        now = app.clock()
-        section = check_section(app.config, section)
+    with open_service(ctx, sync=False) as service:
+        section = check_section(service.taxonomy, section)
         query = QueueQuery(
             statuses=statuses,
             feeds=tuple(feed),
             section=section,
-            since=parse_date(since, now, relative="ago", option="--since") if since is not None else None,
             search=search,
             sort=cast(QueueSort, sort),
             limit=limit,
             offset=offset,
         )
-        with app.read() as s:
-            if feed:
-                unknown = sorted(set(feed) - store.feed_names(s))
-                if unknown:
-                    raise typer.BadParameter(
-                        f"no feed called {unknown[0]!r} (see `aggregator feeds list`)", param_hint="--feed"
-                    )
-            items = store.list_queue(s, query, now)
-            total = None if as_json else store.count_queue(s, query, now, at_most=COUNT_CAP)
+        with bad_values():
+            page = service.queue.page(query, since=since, count_up_to=None if as_json else COUNT_CAP)
     if as_json:
-        typer.echo(json_dumps([item_dict(item) for item in items], indent=2))
+        typer.echo(json_dumps([item_dict(item) for item in page.items], indent=2))
         return
-    print_items(items, query, total or 0)
+    print_items(list(page.items), page.query, page.total or 0)
 
 
 def item_dict(item: QueueItem) -> dict[str, Any]:

@@ -8,7 +8,7 @@ $AGGREGATOR_CURATOR, else the login name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich import box
@@ -17,19 +17,20 @@ from rich.table import Table
 from aggregator.cli.context import (
     COUNT_MAX,
     ID_MAX,
+    bad_values,
     console,
     curator_name,
     curator_option,
     iso,
-    open_app,
-    parse_date,
+    open_service,
     styled,
     when,
 )
 from aggregator.controls import json_dumps
-from aggregator.store import triage as store
-from aggregator.store.triage import Decision
 from aggregator.types import DecisionReport
+
+if TYPE_CHECKING:
+    from aggregator.service.triage import Triage
 
 IDS_HELP = "Candidate ids (see `aggregator queue`)."
 FORCE_HELP = "Change a published (frozen) digest issue anyway."
@@ -42,22 +43,12 @@ def register(app: typer.Typer) -> None:
 
 def _decide(
     ctx: typer.Context,
-    ids: list[int],
-    decision: Decision | Callable[[datetime], Decision],
-    curator: str | None,
     as_json: bool,
+    decide: Callable[[Triage], DecisionReport],
 ) -> None:
-    """Apply a decision (or one built from the current time) in one write transaction, then report it."""
-    with open_app(ctx, sync=False) as app, app.write() as s:
-        now = app.clock()
-        report = store.decide(
-            s,
-            ids,
-            decision(now) if callable(decision) else decision,
-            curator=curator_name(curator),
-            now=now,
-            section_ids=app.config.promotable_sections(),
-        )
+    """Run one decision of the facade (its own write transaction), then report it."""
+    with open_service(ctx, sync=False) as service, bad_values():
+        report = decide(service.triage)
     print_report(report, as_json)
 
 
@@ -107,7 +98,7 @@ def shortlist(
 
     Example: aggregator shortlist 12 15 19
     """
-    _decide(ctx, ids, Decision("shortlist"), curator, as_json)
+    _decide(ctx, as_json, lambda triage: triage.shortlist(ids, curator=curator_name(curator)))
 
 
 def promote(
@@ -136,17 +127,14 @@ def promote(
 
     Example: aggregator promote 12 --section business/mlops --note "serving cost cut to 1/4"
     """
-    decision = Decision(
-        "promote",
-        section=section,
-        digest=digest,
-        notes=tuple(notes),
-        title=title,
-        label=label,
-        month=month,
-        force=force,
-    )
-    _decide(ctx, ids, decision, curator, as_json)
+    _decide(
+        ctx,
+        as_json,
+        lambda triage: triage.promote(
+            ids, section=section, digest=digest, notes=notes, title=title, label=label, month=month,
+            force=force, curator=curator_name(curator),
+        ),
+    )  # fmt: skip
 
 
 def reject(
@@ -160,7 +148,7 @@ def reject(
 
     Example: aggregator reject 31 32 --reason "product announcement, no technical content"
     """
-    _decide(ctx, ids, Decision("reject", reason=reason), curator, as_json)
+    _decide(ctx, as_json, lambda triage: triage.reject(ids, reason=reason, curator=curator_name(curator)))
 
 
 def snooze(
@@ -176,11 +164,7 @@ def snooze(
 
     Example: aggregator snooze 40 --until 2w
     """
-
-    def decision(now: datetime) -> Decision:
-        return Decision("snooze", until=parse_date(until, now, relative="ahead", option="--until"))
-
-    _decide(ctx, ids, decision, curator, as_json)
+    _decide(ctx, as_json, lambda triage: triage.snooze(ids, until=until, curator=curator_name(curator)))
 
 
 def restore(
@@ -193,7 +177,7 @@ def restore(
 
     Example: aggregator restore 31
     """
-    _decide(ctx, ids, Decision("restore"), curator, as_json)
+    _decide(ctx, as_json, lambda triage: triage.restore(ids, curator=curator_name(curator)))
 
 
 def unpromote(
@@ -207,7 +191,7 @@ def unpromote(
 
     Example: aggregator unpromote 12
     """
-    _decide(ctx, ids, Decision("unpromote", force=force), curator, as_json)
+    _decide(ctx, as_json, lambda triage: triage.unpromote(ids, force=force, curator=curator_name(curator)))
 
 
 def note(
@@ -224,7 +208,11 @@ def note(
 
     Example: aggregator note 12 "① batch jobs daily ② Argo Workflows or Kubeflow"
     """
-    _decide(ctx, [candidate_id], Decision("note", notes=(text,), replace_notes=replace), curator, as_json)
+    _decide(
+        ctx,
+        as_json,
+        lambda triage: triage.note([candidate_id], [text], replace=replace, curator=curator_name(curator)),
+    )
 
 
 def undo(
@@ -239,9 +227,7 @@ def undo(
 
     Example: aggregator undo
     """
-    with open_app(ctx, sync=False) as app, app.write() as s:
-        report = store.undo(s, curator=curator_name(curator), now=app.clock(), force=force)
-    print_report(report, as_json)
+    _decide(ctx, as_json, lambda triage: triage.undo(curator=curator_name(curator), force=force))
 
 
 def log(
@@ -259,8 +245,8 @@ def log(
 
     Example: aggregator log 12 --limit 10
     """
-    with open_app(ctx, sync=False) as app, app.read() as s:
-        rows = store.history(s, candidate_ids=ids or (), curator=curator, limit=limit)
+    with open_service(ctx, sync=False) as service:
+        rows = service.triage.history(candidate_ids=ids or (), curator=curator, limit=limit)
     if as_json:
         typer.echo(
             json_dumps(

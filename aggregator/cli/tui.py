@@ -13,11 +13,12 @@ from aggregator.cli.context import (
     check_section,
     curator_name,
     curator_option,
-    open_app,
+    open_service,
     parse_statuses,
     print_error,
 )
 from aggregator.digest.names import check_name
+from aggregator.errors import BadValueError
 from aggregator.types import OPEN_STATUSES, STATUSES, QueueQuery
 
 
@@ -62,12 +63,12 @@ def triage(
         check_name(digest)
     if not _has_terminal():
         raise _fail("aggregator triage needs a terminal; for scripts use `aggregator queue`")
-    with open_app(ctx, sync=False) as app:
-        config = app.config
-        unknown = [name for name in feed if config.feed(name) is None]
-        if unknown:
-            raise _fail(f"no feed named {unknown[0]!r} in {app.config_path} (see `aggregator feeds list`)")
-        section = check_section(config, section)
+    with open_service(ctx, sync=False) as service:
+        try:
+            service.queue.check_feeds(feed)
+        except BadValueError as exc:
+            raise _fail(exc.message) from None
+        section = check_section(service.taxonomy, section)
         query = QueueQuery(
             statuses=statuses,
             feeds=tuple(feed),
@@ -76,7 +77,7 @@ def triage(
         )
         from aggregator.tui import TriageApp  # Textual loads only for this command
 
-        screen = TriageApp(app, curator=curator_name(curator), query=query, digest=digest)
+        screen = TriageApp(service, curator=curator_name(curator), query=query, digest=digest)
         with _logs_held():
             screen.run()
     if screen.return_code:

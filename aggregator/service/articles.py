@@ -1,9 +1,27 @@
-"""The facade's articles operations (see :mod:`aggregator.service`)."""
+"""The facade's article operations (see :mod:`aggregator.service`): one candidate and its article."""
 
 from __future__ import annotations
 
 from aggregator.service.part import Part
+from aggregator.store import articles as article_store
+from aggregator.store import repo
+from aggregator.store import triage as triage_store
+from aggregator.types import CandidateView
 
 
 class Articles(Part):
-    """Articles: each method reads the clock once, owns its unit of work and returns plain values."""
+    """Articles: each method reads the clock once, owns its read and returns plain values."""
+
+    def show(self, candidate_id: int, *, decisions: int = 5) -> CandidateView:
+        """The candidate, its article, its triage state and its latest ``decisions`` (newest first).
+
+        What `aggregator show ID` prints and the triage screen's article view
+        shows; ``candidate`` is None when there is no such candidate.
+        """
+        now = self.app.clock()
+        with self.app.read() as s:
+            candidate = repo.get_candidate(s, candidate_id)
+            article = article_store.get_article(s, candidate_id)
+            triage = triage_store.triage_state(s, candidate_id, now)
+            log = triage_store.history(s, candidate_ids=[candidate_id], limit=decisions) if decisions else []
+        return CandidateView(candidate, article, triage, tuple(log))

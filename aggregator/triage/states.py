@@ -1,6 +1,6 @@
 """The candidate state machine: which decision takes a candidate from which state to which.
 
-Pure: no database, no clock. ``store/triage.py`` applies these rules, logs every
+Pure: no database, no clock. ``triage/decisions.py`` applies these rules, logs every
 decision and undoes them::
 
     new ──shortlist──> shortlisted ──promote──> promoted ──unpromote──> shortlisted
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from aggregator.types import Status
+from aggregator.types import Action, Status
 
-Action = Literal["shortlist", "promote", "reject", "snooze", "restore", "unpromote", "note"]
+__all__ = ["ACTIONS", "Action", "NoChange", "Refusal", "effective_status", "plan"]
+
 ACTIONS: tuple[Action, ...] = ("shortlist", "promote", "reject", "snooze", "restore", "unpromote", "note")
 
 # For each action: the states it may start from, and the state it leads to.

@@ -7,19 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sqlalchemy.exc import SQLAlchemyError
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from aggregator.app import App as Service
-from aggregator.errors import AggregatorError
-from aggregator.store import articles as article_store
-from aggregator.store import repo
+from aggregator.articles.reading import reading_time
+from aggregator.service import Service
+from aggregator.service.failures import FAILURES
 from aggregator.tui.dialogs import plain
-from aggregator.tui.rows import clean, one_line, reading_time, section_label
+from aggregator.tui.rows import clean, one_line
 from aggregator.types import Article, Candidate, QueueItem
 
 ARTICLE_KEYS: list[tuple[str, str]] = [
@@ -39,11 +37,10 @@ class Loaded:
 
 def describe(service: Service, item: QueueItem, loaded: Loaded | None) -> tuple[str, str]:
     """(header, body) of the article view; ``loaded`` None while the text is on its way."""
-    config = service.config
     feed = item.feed_name + (f" ({one_line(item.label)})" if item.label else "")
     status: str = item.status
     if item.status == "promoted" and item.section:
-        status += f" → {item.digest or '?'} {one_line(section_label(config, item.section))}"
+        status += f" → {item.digest or '?'} {one_line(service.taxonomy.label(item.section))}"
     if item.status == "snoozed" and item.snoozed_until:
         status += f" until {item.snoozed_until:%Y-%m-%d}"
     if item.decided_by:
@@ -122,12 +119,12 @@ class ArticleScreen(Screen[None]):
 
     async def _load(self) -> None:
         def read() -> Loaded:
-            with self.service.read() as s:
-                return Loaded(repo.get_candidate(s, self.item.id), article_store.get_article(s, self.item.id))
+            view = self.service.articles.show(self.item.id, decisions=0)
+            return Loaded(view.candidate, view.article)
 
         try:
             self.loaded = await asyncio.to_thread(read)
-        except (AggregatorError, SQLAlchemyError) as exc:
+        except FAILURES as exc:
             self.error = str(getattr(exc, "orig", None) or exc)
             self.query_one("#article-body", Static).update(plain(f"could not load the text: {self.error}"))
             return

@@ -1,4 +1,4 @@
-"""What the triage screen shows, without Textual: the paged rows, their text, labels and defaults. Pure.
+"""What the triage screen shows, without Textual: the paged rows and their text. Pure.
 
 The queue can hold 100,000 candidates, so the screen never loads it whole:
 :class:`QueueRows` keeps a few pages of ``page_size`` rows (fetched with
@@ -7,13 +7,11 @@ The queue can hold 100,000 candidates, so the screen never loads it whole:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rich.cells import cell_len, set_cell_size
 
-from aggregator.configuration import Configuration
 from aggregator.controls import show_controls
 from aggregator.types import STATUSES, QueueItem, QueueQuery, Status
 
@@ -25,51 +23,6 @@ MARKERS: dict[Status, str] = {
     "rejected": "R",
     "snoozed": "Z",
 }
-
-#: Words a minute for the reading time (as `aggregator show` counts).
-WORDS_PER_MINUTE = 230
-
-SectionSuggester = Callable[[Configuration, QueueItem], str | None]
-"""Where the promote picker starts for an item; a later suggestion engine can supply its own."""
-
-
-def default_section(config: Configuration, item: QueueItem) -> str | None:
-    """The section the promote picker preselects for ``item``.
-
-    The section the item is promoted into already; else the feed's section hint,
-    where a top-level hint (``aws``) means its first subsection (``aws/cv``);
-    else None (the picker starts at the top).
-    """
-    promotable = config.promotable_sections()
-    if item.section in promotable:
-        return item.section
-    hint = item.section_hint
-    if hint is None:
-        feed = config.feed(item.feed_name)
-        hint = feed.section_hint if feed else None
-    if hint is None:
-        return None
-    if hint in promotable:
-        return hint
-    return next((sid for sid in promotable if sid.startswith(f"{hint}/")), None)
-
-
-def section_label(config: Configuration, section_id: str) -> str:
-    """``2.4 Business Cases / Training, Inference and MLOps`` for ``business/mlops``."""
-    top_id, _, sub_id = section_id.partition("/")
-    for section in config.sections:
-        if section.id != top_id:
-            continue
-        try:
-            number = config.section_number(section_id)
-        except KeyError:
-            break
-        if not sub_id:
-            return f"{number} {section.title}"
-        for sub in section.subsections:
-            if sub.id == sub_id:
-                return f"{number} {section.title} / {sub.title}"
-    return section_id
 
 
 def clean(text: str, *, keep_newlines: bool = False) -> str:
@@ -129,12 +82,6 @@ def row_cells(item: QueueItem | None, width: int, *, marked: bool) -> list[tuple
         return [(fit("".join(text for text, _ in pieces), width), "title")]
     pieces.append((fit(one_line(item.title), width - used), "title"))
     return pieces
-
-
-def reading_time(words: int | None) -> str:
-    if not words or words <= 0:
-        return "-"
-    return f"{max(1, math.ceil(words / WORDS_PER_MINUTE))} min ({words} words)"
 
 
 def describe_query(query: QueueQuery) -> str:
