@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator import __version__
 from aggregator.config.settings import Settings
 from aggregator.configuration import Configuration
 from aggregator.errors import ConfigError
-from aggregator.store import db, repo
+from aggregator.store import db
 from aggregator.taxonomy import Taxonomy
 from aggregator.types import Instance, SyncReport
 
@@ -63,31 +62,29 @@ class App:
     transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
     taxonomy: Taxonomy = field(init=False)
     """The digest's sections as frozen values (what the layers below read)."""
-    _reader: sessionmaker[Session] = field(init=False, repr=False)
-    _writer: sessionmaker[Session] = field(init=False, repr=False)
+    _writer_engine: sa.Engine = field(init=False, repr=False)
     _parse_pool: ParsePool | None = field(default=None, init=False, repr=False)
     _extraction_pool: WorkerPool | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.taxonomy = self.config.taxonomy
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(self.engine.execution_options(immediate=True), expire_on_commit=False)
+        self._writer_engine = self.engine.execution_options(immediate=True)
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(self) -> Iterator[sa.Connection]:
         """A unit of work that only reads.
 
         A database that is busy past the timeout, unreachable, read-only or not
         a database at all raises :class:`~aggregator.errors.StorageError`
         naming it and saying what to do (here and in :meth:`write`).
         """
-        with db.storage_errors(self.engine), self._reader.begin() as s:
+        with db.storage_errors(self.engine), self.engine.begin() as s:
             yield s
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self) -> Iterator[sa.Connection]:
         """A unit of work that writes; committed when the block ends without error, else nothing of it."""
-        with db.storage_errors(self.engine), self._writer.begin() as s:
+        with db.storage_errors(self.engine), self._writer_engine.begin() as s:
             yield s
 
     @cached_property
@@ -127,6 +124,8 @@ class App:
         return max(timedelta(minutes=10), timedelta(seconds=self.config.fetch.deadline * 3))
 
     def sync_feeds(self) -> SyncReport:
+        from aggregator.store import repo  # the feed queries: not for commands that only read the queue
+
         with self.write() as s:
             return repo.sync_feeds(s, self.config.feeds, self.clock())
 

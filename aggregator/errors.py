@@ -15,6 +15,7 @@ database) and says what to do, so a person can act on the message::
     ├── TriageError            a triage decision was refused (ids and why); nothing was changed
     │   └── ConflictError          another curator changed the candidate since it was loaded
     ├── DigestError            a digest issue cannot be changed, rendered or imported as asked
+    ├── BadValueError          a value a curator typed (a date, a feed's name) cannot be used (option)
     └── StorageError           the database failed or is unusable
         └── SchemaError            the schema is newer than this code, or broken
 
@@ -145,9 +146,6 @@ class ConflictError(TriageError):
 
 class DigestError(AggregatorError):
     """A digest issue cannot be changed, rendered or imported as asked (issue, section, line)."""
-
-
-# -- slice T (triage): a value a curator typed ---------------------------------------------------
 
 
 class BadValueError(AggregatorError):

@@ -27,6 +27,7 @@ or positions.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -65,15 +66,34 @@ _CJK = (
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufa6d\ufa70-\ufad9\U00020000-\U0003134f"
     "\u3005-\u3007\u303b"
 )
-# A CJK run (group 1), else a word: letters and digits of any other script
-# ("_" separates words, as it does for the databases).
-_RUN = re.compile(f"([{_CJK}]+)|[^\\W_{_CJK}]+")
-# The same terms for long texts, each kind found by one pass in C: a Python loop
-# over the runs of a Korean article cost three times as much.
-_WORD = re.compile(f"[^\\W_{_CJK}]+")
-_BIGRAM = re.compile(f"(?=([{_CJK}]{{2}}))")
-_RUN_END = re.compile(f"[{_CJK}](?![{_CJK}])")
-_ANY_CJK = re.compile(f"[{_CJK}]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Patterns:
+    run: re.Pattern[str]
+    """A CJK run (group 1), else a word: letters and digits of any other script ("_" separates
+    words, as it does for the databases)."""
+    # The same terms for long texts, each kind found by one pass in C: a Python loop
+    # over the runs of a Korean article cost three times as much.
+    word: re.Pattern[str]
+    bigram: re.Pattern[str]
+    run_end: re.Pattern[str]
+    any_cjk: re.Pattern[str]
+
+
+@functools.cache
+def _patterns() -> _Patterns:
+    """The CJK patterns, compiled on first use: their character classes cost 15 ms to compile,
+    which a command that searches nothing should not pay."""
+    return _Patterns(
+        run=re.compile(f"([{_CJK}]+)|[^\\W_{_CJK}]+"),
+        word=re.compile(f"[^\\W_{_CJK}]+"),
+        bigram=re.compile(f"(?=([{_CJK}]{{2}}))"),
+        run_end=re.compile(f"[{_CJK}](?![{_CJK}])"),
+        any_cjk=re.compile(f"[{_CJK}]"),
+    )
+
+
 _ASCII_SEPARATORS = str.maketrans({chr(i): " " for i in range(128) if not chr(i).isalnum()})
 
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
@@ -100,10 +120,11 @@ def terms(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).casefold()
     if text.isascii():  # most English text: the same words, four times faster than the regex
         return text.translate(_ASCII_SEPARATORS).split()
-    words = _WORD.findall(text)
-    if not _ANY_CJK.search(text):
+    p = _patterns()
+    words = p.word.findall(text)
+    if not p.any_cjk.search(text):
         return words
-    return [*words, *_BIGRAM.findall(text), *_RUN_END.findall(text)]
+    return [*words, *p.bigram.findall(text), *p.run_end.findall(text)]
 
 
 def document(title: str, text: str | None = None) -> str:
@@ -125,7 +146,7 @@ def query_terms(query: str) -> tuple[Term, ...]:
     character is implied by the last bigram); a one-character run is a prefix.
     """
     out: dict[Term, None] = {}
-    for match in _RUN.finditer(unicodedata.normalize("NFKC", query).casefold()):
+    for match in _patterns().run.finditer(unicodedata.normalize("NFKC", query).casefold()):
         run = match.group(0)
         if match.group(1) is None:
             out[Term(run)] = None

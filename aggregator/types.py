@@ -306,7 +306,7 @@ class DecisionReport:
     unchanged: tuple[tuple[int, str], ...] = ()
 
 
-# -- F1 polling: entries to store, poll and extraction reports, feed status, instances ---------------
+# -- polling: entries to store, poll and extraction reports, feed status, instances ---------------
 
 DateSource = Literal["published", "updated", "first_seen"]
 
@@ -449,13 +449,13 @@ class FeedSetting:
     enabled: bool
 
 
-# -- slice E (the edge) ------------------------------------------------------------------------
+# -- limits the edge checks and the store keeps -------------------------------------------------
 
 #: The longest curator name the decision log and digest items keep.
 CURATOR_CHARS = 200
 
 
-# -- triage (slice T: decisions, the decision log, one candidate shown) ----------
+# -- triage: decisions, the decision log, one candidate shown ----------------------------------
 
 Action = Literal["shortlist", "promote", "reject", "snooze", "restore", "unpromote", "note"]
 

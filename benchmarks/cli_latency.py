@@ -193,7 +193,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
-    executables = args.aggregator or [str(Path(sys.executable).with_name("aggregator"))]
+    executables = [str(Path(e).absolute()) if "/" in e else e for e in args.aggregator] or [
+        str(Path(sys.executable).with_name("aggregator"))
+    ]
     root = Path(tempfile.mkdtemp(prefix="cli-latency-"))
     try:
         targets = []

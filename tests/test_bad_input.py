@@ -14,10 +14,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from typer._click import types as click_types
 from typer.main import get_command
 from typer.testing import CliRunner, Result
 
@@ -109,7 +110,9 @@ def test_ids_and_counts_past_the_database_integers_are_usage_errors(shop: Stock,
         for value in [*TOO_BIG_ID, str(2**63)] if largest == ID_MAX else [str(2**63), "9" * 30]:
             result = invoke(*[a.format(value) for a in args])
             text = flat(result.output)
-            expected = f"Invalid value for {hint}: Input should be less than or equal to {largest}"
+            expected = f"Invalid value for {hint}: {int(value)} is not in the range 1<=x<={largest}"
+            if args[0] == "queue" and "--offset" in args:
+                expected = f"Invalid value for {hint}: {int(value)} is not in the range 0<=x<={largest}"
             if result.exit_code != 2 or expected not in text or "Traceback" in result.output:
                 problems.append(f"{args} {value}: exit {result.exit_code}: {text[:300]}")
     assert problems == []
@@ -126,14 +129,13 @@ def test_every_integer_parameter_has_a_bound_and_a_case_above() -> None:
                 walk(sub, [*path, name])
             return
         for param in command.params:
-            annotation = param.type_descriptor.annotation
-            if int in (annotation, *get_args(annotation)):
+            if isinstance(param.type, click_types.IntParamType):  # IntRange too
                 found.append((path, param))
 
     walk(get_command(cli), [])
     assert len(found) == 17  # ids, --id, --before, --after, --limit and --offset across the commands
     for path, param in found:
-        assert param.max in (ID_MAX, COUNT_MAX) and param.min is not None, (path, param.name)
+        assert param.type.max in (ID_MAX, COUNT_MAX) and param.type.min is not None, (path, param.name)
         assert any(args[: len(path)] == path for args, _, _ in INTEGER_CASES), path
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
@@ -68,7 +68,7 @@ def blocked_backends(app: App) -> int:
         )
 
 
-def race(first: App, second: App, work: Callable[[Session], object]) -> list[object]:
+def race(first: App, second: App, work: Callable[[Connection], object]) -> list[object]:
     """``work`` in ``first``'s transaction, held open until ``second``'s waits behind it; both outcomes."""
     opened = threading.Event()
     outcomes: list[object] = [None, None]
@@ -112,7 +112,7 @@ def test_two_imports_of_one_digest_at_once_import_it_once(shop: tuple[Stock, App
     parsed = parse_digest(DIGEST, stock_.app.taxonomy, source="d.md")
     assert not parsed.problems and len(parsed.items) == 3
 
-    def import_it(s: Session) -> import_plan.ImportReport:
+    def import_it(s: Connection) -> import_plan.ImportReport:
         digest_import.lock_imports(s)
         plan = import_plan.plan_import(s, parsed, "2022-12", stock_.app.taxonomy, source="d.md")
         return import_apply.apply_import(s, plan, T0, "curator")

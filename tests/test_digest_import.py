@@ -27,7 +27,6 @@ from aggregator.digest.render import render
 from aggregator.errors import DigestError
 from aggregator.store import digest_import, repo
 from aggregator.store import queue as queue_store
-from aggregator.store import repo
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from aggregator.taxonomy import Section, Subsection, Taxonomy
 from aggregator.triage import decisions as triage_decisions

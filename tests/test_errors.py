@@ -30,6 +30,7 @@ from aggregator import errors
         errors.ParseError("http://x.test/", "not a feed"),
         errors.StorageError("database is locked"),
         errors.SchemaError("too new"),
+        errors.BadValueError("'soon' is not a date", "--until"),
     ],
     ids=lambda e: type(e).__name__,
 )

@@ -24,6 +24,10 @@ HEAVY = (
     "jinja2",
     "feedparser",
     "pydantic_settings",
+    "pydantic",
+    "yaml",
+    "httpx",
+    "sqlalchemy",
 )
 
 

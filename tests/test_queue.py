@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import typer
-from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from aggregator.app import App, make_app
@@ -436,7 +435,7 @@ def test_upgrading_to_0004_indexes_existing_candidates(tmp_path: Path, database_
                     )
                 )  # fmt: skip
         db.ensure_schema(engine)
-        with engine.connect() as conn, Session(bind=conn) as s:
+        with engine.connect() as s:
             found = {i.title for i in list_queue(s, QueueQuery(search="루다"), T0)}
             assert found == {"오래된 글"}
             assert [i.title for i in list_queue(s, QueueQuery(search="sagemaker"), T0)] == [

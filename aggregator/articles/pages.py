@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.articles.extract import (
     PageText,
@@ -78,7 +78,7 @@ WORKER_MEMORY = 1024 * 1024 * 1024
 
 
 #: A unit of work (``App.read`` / ``App.write``).
-Unit = Callable[[], AbstractContextManager[Session]]
+Unit = Callable[[], AbstractContextManager[Connection]]
 
 
 @dataclass(frozen=True, slots=True)

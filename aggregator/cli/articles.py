@@ -11,7 +11,7 @@ from rich.table import Table
 
 from aggregator.articles.reading import reading_minutes, reading_time
 from aggregator.cli.candidates import candidate_dict
-from aggregator.cli.context import ID_MAX, console, iso, open_app, open_service, print_error, when
+from aggregator.cli.context import ID_MAX, console, iso, open_service, print_error, when
 from aggregator.controls import json_dumps
 from aggregator.types import Article, Candidate, TriageState
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.digest.import_plan import ImportAction, ImportPlan, ImportReport, Outcome, key_of
 from aggregator.digest.moves import section_order
@@ -28,7 +28,7 @@ from aggregator.urls import canonical_url, is_http_url
 __all__ = ["apply_import"]
 
 
-def apply_import(s: Session, plan: ImportPlan, now: datetime, curator: str) -> ImportReport:
+def apply_import(s: Connection, plan: ImportPlan, now: datetime, curator: str) -> ImportReport:
     """Write ``plan`` (made by :func:`~aggregator.digest.import_plan.plan_import` in the same unit of
     work); what each action did.
 
@@ -65,7 +65,7 @@ def apply_import(s: Session, plan: ImportPlan, now: datetime, curator: str) -> I
 class _Writer:
     """The writes of one import, and what they touched."""
 
-    s: Session
+    s: Connection
     plan: ImportPlan
     now: datetime
     curator: str

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.digest.model import month_key
 from aggregator.digest.names import check_name, month_of
@@ -132,7 +132,7 @@ def _refuse(source: str, problems: Sequence[str]) -> DigestError:
 
 
 def plan_import(
-    s: Session,
+    s: Connection,
     parsed: ParsedDigest,
     name: str,
     taxonomy: Taxonomy,

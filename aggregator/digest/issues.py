@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.digest.lint import LintFinding, LintItem, lint_findings
 from aggregator.digest.model import Digest, DigestItem, IssueSummary, build_digest
@@ -20,12 +20,12 @@ from aggregator.store import digests as store
 from aggregator.taxonomy import Taxonomy
 
 
-def issue_row(s: Session, name: str, *, lock: bool = False) -> Any:
+def issue_row(s: Connection, name: str, *, lock: bool = False) -> Any:
     """Issue ``name``'s row: a DigestError when the name is not ``YYYY-MM`` or there is no such issue."""
     return store.issue_row(s, check_name(name), lock=lock)
 
 
-def list_issues(s: Session) -> list[IssueSummary]:
+def list_issues(s: Connection) -> list[IssueSummary]:
     """Every issue, newest month first, with item counts per subsection."""
     counts = store.section_counts(s)
     return [
@@ -49,7 +49,7 @@ def _digest_item(r: Any) -> DigestItem:
     )
 
 
-def load_issue(s: Session, name: str, taxonomy: Taxonomy, *, title: str, preface: str) -> Digest:
+def load_issue(s: Connection, name: str, taxonomy: Taxonomy, *, title: str, preface: str) -> Digest:
     """Issue ``name`` as plain values for rendering, in the taxonomy's order and numbering.
 
     ``title`` and ``preface`` are feeds.yaml's ``digest`` block's.
@@ -67,7 +67,7 @@ def load_issue(s: Session, name: str, taxonomy: Taxonomy, *, title: str, preface
     )
 
 
-def lint_issue(s: Session, name: str, taxonomy: Taxonomy) -> list[LintFinding]:
+def lint_issue(s: Connection, name: str, taxonomy: Taxonomy) -> list[LintFinding]:
     """The problems of issue ``name`` (see :func:`aggregator.digest.lint.lint_findings`)."""
     row = issue_row(s, name)
     mine = [_lint_item(r) for r in store.lint_rows(s, row.id)]
@@ -94,7 +94,7 @@ def _lint_item(r: Any) -> LintItem:
     )
 
 
-def publish(s: Session, name: str, now: datetime, taxonomy: Taxonomy, *, force: bool = False) -> datetime:
+def publish(s: Connection, name: str, now: datetime, taxonomy: Taxonomy, *, force: bool = False) -> datetime:
     """Mark issue ``name`` published (frozen from now on); returns its publication time.
 
     Refused, unless ``force``: an issue already published (force publishes it again, with a new date),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.digest.model import DigestItem, order_items
 from aggregator.digest.names import month_of
@@ -27,7 +27,7 @@ class MoveResult:
     """(candidate id, position) of every item of the subsection before the move, for an undo."""
 
 
-def section_order(s: Session, digest_id: int, section: str) -> list[tuple[int, int | None]]:
+def section_order(s: Connection, digest_id: int, section: str) -> list[tuple[int, int | None]]:
     """(candidate id, stored position) of a subsection's items, in printed order."""
     items = [
         DigestItem(r.id, "", None, month_of(r.published_at), published_at=r.published_at, position=r.position)
@@ -37,7 +37,7 @@ def section_order(s: Session, digest_id: int, section: str) -> list[tuple[int, i
 
 
 def move(
-    s: Session,
+    s: Connection,
     candidate_id: int,
     *,
     before: int | None = None,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.errors import ParseError, StorageError
 from aggregator.feeds.parse import parse_feed
@@ -47,7 +47,7 @@ T = TypeVar("T")
 WRITE_BATCH = 100
 
 #: A unit of work that writes (``App.write``): committed when its block ends without error.
-WriteUnit = Callable[[], AbstractContextManager[Session]]
+WriteUnit = Callable[[], AbstractContextManager[Connection]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,10 @@ refused as ``make_app`` does).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from aggregator.app import open_engine
-from aggregator.config.settings import Settings
-from aggregator.store import db
+if TYPE_CHECKING:
+    from aggregator.config.settings import Settings
 
 __all__ = ["SchemaState", "schema_state", "upgrade_schema"]
 
@@ -28,6 +28,9 @@ class SchemaState:
 
 def upgrade_schema(settings: Settings) -> SchemaState:
     """Bring the schema up to date; a SchemaError for one newer than this code."""
+    from aggregator.app import open_engine  # SQLAlchemy: only for the db commands
+    from aggregator.store import db
+
     engine = open_engine(settings)
     try:
         before, after = db.ensure_schema(engine)
@@ -38,6 +41,9 @@ def upgrade_schema(settings: Settings) -> SchemaState:
 
 def schema_state(settings: Settings) -> SchemaState:
     """The database's revision and the newest this code knows, changing nothing."""
+    from aggregator.app import open_engine
+    from aggregator.store import db
+
     engine = open_engine(settings)
     try:
         return SchemaState(db.describe_url(engine), db.current_revision(engine), db.head_revision())

@@ -10,16 +10,16 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.store import search
+from aggregator.store.rows import dialect_insert
 from aggregator.store.tables import articles, candidates
 from aggregator.types import Article, ExtractJob
 
 
 def pending_jobs(
-    s: Session,
+    s: Connection,
     *,
     now: datetime,
     limit: int,
@@ -62,13 +62,12 @@ def pending_jobs(
     ]
 
 
-def save_articles(s: Session, items: Sequence[Article]) -> None:
+def save_articles(s: Connection, items: Sequence[Article]) -> None:
     """Insert or replace the articles of these candidates; set each candidate's language when known."""
     if not items:
         return
     rows = [_row(item) for item in items]
-    dialect = s.get_bind().dialect.name
-    insert: Any = postgresql.insert(articles) if dialect == "postgresql" else sqlite.insert(articles)
+    insert: Any = dialect_insert(s, articles)
     update = {c.name: insert.excluded[c.name] for c in articles.c if c.name != "candidate_id"}
     s.execute(insert.on_conflict_do_update(index_elements=["candidate_id"], set_=update), rows)
     search.index_candidates(s, [item.candidate_id for item in items])  # the text is now the article's
@@ -104,7 +103,7 @@ def _row(item: Article) -> dict[str, Any]:
     }
 
 
-def get_article(s: Session, candidate_id: int) -> Article | None:
+def get_article(s: Connection, candidate_id: int) -> Article | None:
     row = s.execute(sa.select(articles).where(articles.c.candidate_id == candidate_id)).one_or_none()
     if row is None:
         return None

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.store.rows import dialect_insert, feed_state
 from aggregator.store.tables import feeds, instances
@@ -35,7 +35,7 @@ from aggregator.types import ClaimOutlook, FeedState, Instance
 INSTANCE_RETENTION = timedelta(days=7)
 
 
-def heartbeat(s: Session, instance: Instance, now: datetime) -> None:
+def heartbeat(s: Connection, instance: Instance, now: datetime) -> None:
     """Record that ``instance`` is alive at ``now`` (its row is added on its first claim)."""
     insert = dialect_insert(s, instances).values(
         id=instance.id, host=instance.host, pid=instance.pid, started_at=now, heartbeat_at=now
@@ -44,7 +44,7 @@ def heartbeat(s: Session, instance: Instance, now: datetime) -> None:
 
 
 def claim_feeds(
-    s: Session,
+    s: Connection,
     *,
     now: datetime,
     lease: timedelta,
@@ -71,7 +71,7 @@ def claim_feeds(
         if due_only:
             conditions.append(sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now))
     pick = sa.select(feeds.c.id).where(*conditions)
-    if s.get_bind().dialect.name == "postgresql":
+    if s.dialect.name == "postgresql":
         # Several replicas: skip rows another poller is claiming right now
         # instead of waiting for it.
         pick = pick.with_for_update(skip_locked=True)
@@ -85,7 +85,7 @@ def claim_feeds(
     return sorted((feed_state(r) for r in rows), key=lambda f: f.id)
 
 
-def _release_claims_of_gone_instances(s: Session, *, now: datetime, lease: timedelta, owner: str) -> None:
+def _release_claims_of_gone_instances(s: Connection, *, now: datetime, lease: timedelta, owner: str) -> None:
     held = sa.select(feeds.c.lease_owner).where(feeds.c.lease_until > now, feeds.c.lease_owner.is_not(None))
     rows = s.execute(sa.select(instances).where(instances.c.id.in_(held.distinct().scalar_subquery()))).all()
     gone = [r.id for r in rows if r.id != owner and _gone(r, now=now, lease=lease, owner=owner)]
@@ -125,7 +125,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def claim_outlook(s: Session, *, now: datetime, names: Sequence[str] | None = None) -> ClaimOutlook:
+def claim_outlook(s: Connection, *, now: datetime, names: Sequence[str] | None = None) -> ClaimOutlook:
     """Count what the feeds a poll would take are doing (see :class:`~aggregator.types.ClaimOutlook`)."""
     c = feeds.c
     stmt = sa.select(c.enabled, c.gone_at, c.lease_owner, c.lease_until, c.next_poll_at)
@@ -148,7 +148,7 @@ def claim_outlook(s: Session, *, now: datetime, names: Sequence[str] | None = No
     )
 
 
-def _holder_names(s: Session, owners: list[str]) -> list[str]:
+def _holder_names(s: Connection, owners: list[str]) -> list[str]:
     """Each owner as a person reads it: ``host:pid`` of its instance, else the owner as written."""
     if not owners:
         return []

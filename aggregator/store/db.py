@@ -31,7 +31,6 @@ from urllib.parse import unquote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.orm import Session
 
 from aggregator.errors import SchemaError, StorageError
 
@@ -386,15 +385,14 @@ def _schema_lock(engine: sa.Engine) -> Iterator[sa.Connection]:
         yield conn
 
 
-def hold_transaction_lock(conn: sa.Connection | Session, key: int) -> None:
+def hold_transaction_lock(conn: sa.Connection, key: int) -> None:
     """Take PostgreSQL's advisory lock ``key`` until this transaction ends, waiting for whoever holds it.
 
     For work that must run one process at a time across replicas (a schema
     upgrade, a digest import). SQLite needs none: its writers already take
     turns (``BEGIN IMMEDIATE``).
     """
-    bind = conn.get_bind() if isinstance(conn, Session) else conn
-    if bind.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
 

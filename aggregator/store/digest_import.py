@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.store.db import hold_transaction_lock
 from aggregator.store.digests import chunks
@@ -29,7 +29,7 @@ IMPORT_FEED_URL = "urn:aggregator:digest-import"
 IMPORT_LOCK_KEY = 0x616767696D707274
 
 
-def lock_imports(s: Session) -> None:
+def lock_imports(s: Connection) -> None:
     """Hold the import lock until this transaction ends, so imports run one at a time.
 
     Two imports at once would both plan the same new candidates and items and
@@ -38,7 +38,7 @@ def lock_imports(s: Session) -> None:
     hold_transaction_lock(s, IMPORT_LOCK_KEY)
 
 
-def matching_rows(s: Session, issue: str, keys: Iterable[str], urls: Iterable[str]) -> list[Any]:
+def matching_rows(s: Connection, issue: str, keys: Iterable[str], urls: Iterable[str]) -> list[Any]:
     """The candidates an import may match, each with its feed and the issue it is in (if any).
 
     This issue's items whatever their URL (a second candidate for the same link that is not http(s)
@@ -73,7 +73,7 @@ def matching_rows(s: Session, issue: str, keys: Iterable[str], urls: Iterable[st
     return list(found.values())
 
 
-def import_feed_id(s: Session, now: datetime) -> int:
+def import_feed_id(s: Connection, now: datetime) -> int:
     """The id of the reserved feed :data:`IMPORT_FEED`, made when it does not exist yet."""
     found = s.execute(sa.select(feeds.c.id).where(feeds.c.name == IMPORT_FEED)).scalar()
     if found is not None:
@@ -100,7 +100,7 @@ def import_feed_id(s: Session, now: datetime) -> int:
     return int(s.execute(sa.select(feeds.c.id).where(feeds.c.name == IMPORT_FEED)).scalar_one())
 
 
-def free_entry_key(s: Session, feed_id: int, key: str, issue: str) -> str:
+def free_entry_key(s: Connection, feed_id: int, key: str, issue: str) -> str:
     """``key``, or ``key (issue)``, ``key (issue #2)``... : the first the feed does not hold yet."""
     taken = set(
         s.execute(
@@ -119,23 +119,23 @@ def free_entry_key(s: Session, feed_id: int, key: str, issue: str) -> str:
         n += 1
 
 
-def digest_item_rows(s: Session, candidate_ids: Sequence[int]) -> dict[int, Any]:
+def digest_item_rows(s: Connection, candidate_ids: Sequence[int]) -> dict[int, Any]:
     """Candidate id to its digest item's row, for those of ``candidate_ids`` in an issue."""
     rows = s.execute(sa.select(digest_items).where(digest_items.c.candidate_id.in_(candidate_ids)))
     return {r.candidate_id: r for r in rows}
 
 
-def candidate_row(s: Session, candidate_id: int) -> Any:
+def candidate_row(s: Connection, candidate_id: int) -> Any:
     return s.execute(sa.select(candidates).where(candidates.c.id == candidate_id)).one()
 
 
-def insert_candidate(s: Session, values: Mapping[str, Any]) -> int:
+def insert_candidate(s: Connection, values: Mapping[str, Any]) -> int:
     """A new candidate with ``values``; its id."""
     return int(s.execute(sa.insert(candidates).values(**values).returning(candidates.c.id)).scalar_one())
 
 
 def update_candidate(
-    s: Session, candidate_id: int, changes: Mapping[str, Any], now: datetime, curator: str
+    s: Connection, candidate_id: int, changes: Mapping[str, Any], now: datetime, curator: str
 ) -> None:
     """Write ``changes`` as the curator's decision: a new version, decided now by ``curator``."""
     s.execute(
@@ -152,7 +152,7 @@ def update_candidate(
 
 
 def insert_item(
-    s: Session, digest_id: int, candidate_id: int, now: datetime, curator: str, values: Mapping[str, Any]
+    s: Connection, digest_id: int, candidate_id: int, now: datetime, curator: str, values: Mapping[str, Any]
 ) -> None:
     """Put a candidate into an issue, promoted now by ``curator``, with the digest item's ``values``."""
     s.execute(
@@ -162,5 +162,5 @@ def insert_item(
     )
 
 
-def update_item(s: Session, candidate_id: int, changes: Mapping[str, Any]) -> None:
+def update_item(s: Connection, candidate_id: int, changes: Mapping[str, Any]) -> None:
     s.execute(sa.update(digest_items).where(digest_items.c.candidate_id == candidate_id).values(**changes))

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.errors import DigestError
 from aggregator.store.repo import CHUNK, dialect_insert
@@ -30,7 +30,7 @@ def frozen_message(name: str) -> str:
     )
 
 
-def open_issue(s: Session, name: str, now: datetime, *, force: bool = False) -> int:
+def open_issue(s: Connection, name: str, now: datetime, *, force: bool = False) -> int:
     """The id of issue ``name`` (a valid ``YYYY-MM``) to change, opened as a draft when it does not exist yet.
 
     A published issue is frozen: changing it needs ``force``.
@@ -56,12 +56,12 @@ def open_issue(s: Session, name: str, now: datetime, *, force: bool = False) -> 
 # -- reading ------------------------------------------------------------------------------------
 
 
-def issue_rows(s: Session) -> list[Any]:
+def issue_rows(s: Connection) -> list[Any]:
     """Every issue's row, newest month first."""
     return list(s.execute(sa.select(digests).order_by(digests.c.name.desc())).all())
 
 
-def section_counts(s: Session) -> dict[int, list[tuple[str, int]]]:
+def section_counts(s: Connection) -> dict[int, list[tuple[str, int]]]:
     """Digest id to (section, item count) of each section that has items, sorted by section."""
     counts: dict[int, list[tuple[str, int]]] = {}
     for digest_id, section, n in s.execute(
@@ -73,7 +73,7 @@ def section_counts(s: Session) -> dict[int, list[tuple[str, int]]]:
     return counts
 
 
-def issue_row(s: Session, name: str, *, lock: bool = False) -> Any:
+def issue_row(s: Connection, name: str, *, lock: bool = False) -> Any:
     """Issue ``name``'s row, or a DigestError saying how to open it."""
     stmt = sa.select(digests).where(digests.c.name == name)
     if lock:
@@ -87,12 +87,12 @@ def issue_row(s: Session, name: str, *, lock: bool = False) -> Any:
     return row
 
 
-def issue_status(s: Session, name: str) -> str | None:
+def issue_status(s: Connection, name: str) -> str | None:
     """``draft`` or ``published``; None when there is no issue ``name``."""
     return s.execute(sa.select(digests.c.status).where(digests.c.name == name)).scalar()
 
 
-def item_rows(s: Session, digest_id: int) -> list[Any]:
+def item_rows(s: Connection, digest_id: int) -> list[Any]:
     """An issue's items: the digest item's overrides beside its candidate's and feed's values."""
     stmt = (
         sa.select(
@@ -139,13 +139,13 @@ def _lint_select() -> sa.Select[Any]:
     )
 
 
-def lint_rows(s: Session, digest_id: int) -> list[Any]:
+def lint_rows(s: Connection, digest_id: int) -> list[Any]:
     """What lint reads of an issue's items."""
     return list(s.execute(_lint_select().where(digest_items.c.digest_id == digest_id)))
 
 
 def lint_rows_elsewhere(
-    s: Session, digest_id: int, urls: Sequence[str], groups: Sequence[int]
+    s: Connection, digest_id: int, urls: Sequence[str], groups: Sequence[int]
 ) -> dict[int, Any]:
     """Candidate id to lint's row, for the items of other issues sharing a canonical URL or a group."""
     found: dict[int, Any] = {}
@@ -159,7 +159,7 @@ def lint_rows_elsewhere(
     return found
 
 
-def item_count(s: Session, digest_id: int) -> int:
+def item_count(s: Connection, digest_id: int) -> int:
     return int(
         s.execute(
             sa.select(sa.func.count()).select_from(digest_items).where(digest_items.c.digest_id == digest_id)
@@ -167,7 +167,7 @@ def item_count(s: Session, digest_id: int) -> int:
     )
 
 
-def mark_published(s: Session, digest_id: int, now: datetime) -> None:
+def mark_published(s: Connection, digest_id: int, now: datetime) -> None:
     s.execute(
         sa.update(digests).where(digests.c.id == digest_id).values(status="published", published_at=now)
     )
@@ -176,7 +176,7 @@ def mark_published(s: Session, digest_id: int, now: datetime) -> None:
 # -- order ------------------------------------------------------------------------------------
 
 
-def placement(s: Session, candidate_id: int) -> Any:
+def placement(s: Connection, candidate_id: int) -> Any:
     """(digest_id, section, name, status) of the issue a candidate is in, or None."""
     return s.execute(
         sa.select(digest_items.c.digest_id, digest_items.c.section, digests.c.name, digests.c.status)
@@ -185,12 +185,12 @@ def placement(s: Session, candidate_id: int) -> Any:
     ).first()
 
 
-def lock_issue(s: Session, digest_id: int) -> None:
+def lock_issue(s: Connection, digest_id: int) -> None:
     """Hold the issue's row until the transaction ends (PostgreSQL), so two moves run one at a time."""
     s.execute(sa.select(digests.c.id).where(digests.c.id == digest_id).with_for_update())
 
 
-def section_rows(s: Session, digest_id: int, section: str) -> list[Any]:
+def section_rows(s: Connection, digest_id: int, section: str) -> list[Any]:
     """(id, published_at, position) of a subsection's items, in no particular order."""
     return list(
         s.execute(
@@ -202,7 +202,7 @@ def section_rows(s: Session, digest_id: int, section: str) -> list[Any]:
 
 
 def write_positions(
-    s: Session, digest_id: int, current: Sequence[tuple[int, int | None]], order: Sequence[int]
+    s: Connection, digest_id: int, current: Sequence[tuple[int, int | None]], order: Sequence[int]
 ) -> set[int]:
     """Give each item of ``order`` its index as position; returns the candidates whose position changed."""
     old = dict(current)

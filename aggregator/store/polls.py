@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.store import search
 from aggregator.store.rows import chunks, dialect_insert
@@ -21,7 +21,7 @@ from aggregator.types import EntryPlan, EntryRecord, FeedState
 # -- one poll's writes ---------------------------------------------------------
 
 
-def entry_hashes(s: Session, feed_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+def entry_hashes(s: Connection, feed_ids: Sequence[int]) -> dict[int, dict[str, str]]:
     """The stored entries of these feeds: feed id -> entry key -> content hash."""
     out: dict[int, dict[str, str]] = {fid: {} for fid in feed_ids}
     for chunk in chunks(list(feed_ids)):
@@ -33,7 +33,7 @@ def entry_hashes(s: Session, feed_ids: Sequence[int]) -> dict[int, dict[str, str
     return out
 
 
-def save_poll(s: Session, updates: Sequence[tuple[FeedState, EntryPlan | None]], now: datetime) -> None:
+def save_poll(s: Connection, updates: Sequence[tuple[FeedState, EntryPlan | None]], now: datetime) -> None:
     """Store a batch of polled feeds: their new state, new and changed entries; release their claims.
 
     New entries are inserted once (a second insert of the same feed and key is
@@ -123,11 +123,11 @@ def _candidate_values(feed_id: int, r: EntryRecord, now: datetime) -> dict[str, 
     }
 
 
-def _insert_ignore(s: Session, table: sa.Table) -> Any:
+def _insert_ignore(s: Connection, table: sa.Table) -> Any:
     return dialect_insert(s, table).on_conflict_do_nothing(index_elements=["feed_id", "entry_key"])
 
 
-def _update_changed(s: Session, changed: Sequence[tuple[int, EntryRecord]], now: datetime) -> None:
+def _update_changed(s: Connection, changed: Sequence[tuple[int, EntryRecord]], now: datetime) -> None:
     c = candidates.c
     stmt = (
         sa.update(candidates)
@@ -174,7 +174,7 @@ _CHANGED_FIELDS = (
 )  # fmt: skip
 
 
-def _ids_by_key(s: Session, keys: Sequence[tuple[int, str]]) -> list[int]:
+def _ids_by_key(s: Connection, keys: Sequence[tuple[int, str]]) -> list[int]:
     """The ids of these (feed id, entry key) candidates, feed by feed (SQLite scans for a row-value IN)."""
     by_feed: dict[int, list[str]] = {}
     for feed_id, key in keys:
@@ -189,7 +189,7 @@ def _ids_by_key(s: Session, keys: Sequence[tuple[int, str]]) -> list[int]:
     return out
 
 
-def assign_groups(s: Session, urls: Sequence[str]) -> None:
+def assign_groups(s: Connection, urls: Sequence[str]) -> None:
     """Group each ungrouped candidate with the first candidate of its canonical URL."""
     for chunk in chunks(list(urls)):
         first = (

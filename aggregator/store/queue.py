@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FromClause
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
@@ -55,13 +55,13 @@ def _awake(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(c.snoozed_until.is_(None), c.snoozed_until <= now)
 
 
-def list_queue(s: Session, query: QueueQuery, now: datetime) -> list[QueueItem]:
+def list_queue(s: Connection, query: QueueQuery, now: datetime) -> list[QueueItem]:
     """One page of the queue: the candidates ``query`` asks for, in its order."""
     _check(query)
     plan = _plan(s, query, now, reach=query.offset + query.limit)
     if plan is None:
         return []
-    page = _page(plan, query, s.get_bind().dialect.name).subquery("page")
+    page = _page(plan, query, s.dialect.name).subquery("page")
     di, d, a = digest_items.c, digests.c, articles.c
     stmt = (
         sa.select(
@@ -81,7 +81,7 @@ def list_queue(s: Session, query: QueueQuery, now: datetime) -> list[QueueItem]:
     return [_item(r) for r in s.execute(stmt).all()]
 
 
-def count_queue(s: Session, query: QueueQuery, now: datetime, *, at_most: int | None = None) -> int:
+def count_queue(s: Connection, query: QueueQuery, now: datetime, *, at_most: int | None = None) -> int:
     """How many candidates ``query`` finds (its limit and offset aside).
 
     With ``at_most``, counting stops there (a screen that shows "1,000+" needs
@@ -96,10 +96,7 @@ def count_queue(s: Session, query: QueueQuery, now: datetime, *, at_most: int | 
     if at_most is not None:
         found = _filtered(sa.select(c.id), plan).limit(at_most).subquery()
         return int(s.execute(sa.select(sa.func.count()).select_from(found)).scalar_one())
-    if (
-        s.get_bind().dialect.name == "postgresql"
-        and len(_each(plan.statuses)) * len(_each(plan.sections)) > 1
-    ):
+    if s.dialect.name == "postgresql" and len(_each(plan.statuses)) * len(_each(plan.sections)) > 1:
         # One count per combination of alternatives (they are disjoint):
         # PostgreSQL answers each from an index, where their OR makes it read
         # every row.
@@ -117,7 +114,7 @@ def _each(alternatives: tuple[sa.ColumnElement[bool], ...]) -> list[tuple[sa.Col
     return [(alt,) for alt in alternatives] or [()]
 
 
-def feed_names(s: Session) -> set[str]:
+def feed_names(s: Connection) -> set[str]:
     """Every feed's name, those removed from feeds.yaml included (their candidates stay)."""
     return set(s.execute(sa.select(feeds.c.name)).scalars())
 
@@ -166,7 +163,7 @@ class _Plan:
 
 
 def _plan(
-    s: Session, query: QueueQuery, now: datetime, *, reach: int | None, count: bool = False
+    s: Connection, query: QueueQuery, now: datetime, *, reach: int | None, count: bool = False
 ) -> _Plan | None:
     """What to ask the database for ``query``; None when nothing can match.
 
@@ -195,7 +192,7 @@ def _plan(
         return None
     by_matches = False
     if query.search and query_terms(query.search):
-        dialect = s.get_bind().dialect.name
+        dialect = s.dialect.name
         total = s.execute(sa.select(sa.func.max(c.id))).scalar_one() or 0
         few = _few_matches(dialect, total, reach)
         found_at_most = search.count_matches(s, query.search, few + 1) if few else 1

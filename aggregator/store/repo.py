@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 # The poll's claims and writes live in their own modules; callers reach them here as ever.
 from aggregator.store.claims import claim_feeds as claim_feeds
@@ -54,7 +54,7 @@ class FeedSpec(Protocol):
 # -- feeds -------------------------------------------------------------------
 
 
-def sync_feeds(s: Session, specs: Sequence[FeedSpec], now: datetime) -> SyncReport:
+def sync_feeds(s: Connection, specs: Sequence[FeedSpec], now: datetime) -> SyncReport:
     """Make the feeds table follow feeds.yaml; safe while another process does the same.
 
     New feeds are added and due at once; changed settings are applied (a new
@@ -108,7 +108,7 @@ def _settings(spec: FeedSpec) -> dict[str, Any]:
     }
 
 
-def _apply_settings(s: Session, row: Any, spec: FeedSpec, now: datetime) -> bool:
+def _apply_settings(s: Connection, row: Any, spec: FeedSpec, now: datetime) -> bool:
     """Bring a stored feed in line with its entry in feeds.yaml; whether anything changed."""
     values = _settings(spec)
     if spec.url != row.config_url:
@@ -132,7 +132,7 @@ def _apply_settings(s: Session, row: Any, spec: FeedSpec, now: datetime) -> bool
     return bool(diff)
 
 
-def list_feeds(s: Session) -> list[FeedState]:
+def list_feeds(s: Connection) -> list[FeedState]:
     """The feeds in feeds.yaml with their polling state and entry counts (removed feeds are left out)."""
     counts = (
         sa.select(candidates.c.feed_id, sa.func.count().label("n")).group_by(candidates.c.feed_id).subquery()
@@ -150,7 +150,7 @@ def list_feeds(s: Session) -> list[FeedState]:
 
 
 def list_candidates(
-    s: Session,
+    s: Connection,
     *,
     feed_names: Sequence[str] | None = None,
     status: str | None = None,
@@ -170,7 +170,7 @@ def list_candidates(
     return [_candidate(r) for r in s.execute(stmt).all()]
 
 
-def get_candidate(s: Session, candidate_id: int) -> Candidate | None:
+def get_candidate(s: Connection, candidate_id: int) -> Candidate | None:
     stmt = (
         sa.select(candidates, feeds.c.name.label("feed_name"), feeds.c.label.label("feed_label"))
         .join(feeds, feeds.c.id == candidates.c.feed_id)

@@ -10,8 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.types import FeedState, Validators
 
@@ -24,12 +23,16 @@ def chunks(items: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield items[i : i + size]
 
 
-def dialect_insert(s: Session, table: sa.Table) -> Any:
+def dialect_insert(s: Connection, table: sa.Table) -> Any:
     """An INSERT that can take ON CONFLICT clauses, in the dialect of the session's database."""
-    dialect = s.get_bind().dialect.name
+    dialect = s.dialect.name
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # each dialect's module loads where it is used
+
         return postgresql.insert(table)
     if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table)
     raise NotImplementedError(f"no upsert for {dialect}")  # only SQLite and PostgreSQL are supported
 

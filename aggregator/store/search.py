@@ -24,8 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.searchtext import Term, candidate_document, query_terms
 from aggregator.store.tables import articles, candidate_search, candidates
@@ -37,9 +36,9 @@ _fts = sa.table("candidate_search", sa.column("rowid", sa.Integer), sa.column("d
 _SIMPLE: sa.ColumnElement[str] = sa.literal_column("'simple'")
 
 
-def index_candidates(s: Session, ids: Iterable[int]) -> int:
+def index_candidates(s: Connection, ids: Iterable[int]) -> int:
     """Recompute the search documents of these candidates from their titles and texts; returns how many."""
-    dialect = s.get_bind().dialect.name
+    dialect = s.dialect.name
     ids = sorted(set(ids))
     done = 0
     for i in range(0, len(ids), CHUNK):
@@ -71,10 +70,12 @@ def index_candidates(s: Session, ids: Iterable[int]) -> int:
     return done
 
 
-def _write(s: Session, dialect: str, chunk: Sequence[int], docs: list[dict[str, Any]]) -> None:
+def _write(s: Connection, dialect: str, chunk: Sequence[int], docs: list[dict[str, Any]]) -> None:
     if dialect == "postgresql":
         if not docs:
             return
+        from sqlalchemy.dialects import postgresql  # loaded only where it is used
+
         stmt = postgresql.insert(candidate_search).values(
             candidate_id=sa.bindparam("b_id"),
             document=sa.func.strip(sa.func.to_tsvector(_SIMPLE, sa.bindparam("b_document", type_=sa.Text))),
@@ -118,12 +119,12 @@ def matches(query: str, dialect: str, *, per_row: bool = False) -> sa.ColumnElem
     return sa.exists(sa.select(sa.literal(1)).where(cs.candidate_id == candidates.c.id, ts).offset(0))
 
 
-def count_matches(s: Session, query: str, at_most: int) -> int:
+def count_matches(s: Connection, query: str, at_most: int) -> int:
     """How many candidates' documents have every term of ``query``, counting up to ``at_most``."""
     terms = query_terms(query)
     if not terms:
         return 0
-    if s.get_bind().dialect.name == "postgresql":
+    if s.dialect.name == "postgresql":
         cs = candidate_search.c
         ts = sa.func.to_tsquery(_SIMPLE, sa.literal(postgres_query(terms), sa.Text))
         found: Any = sa.select(cs.candidate_id).where(cs.document.op("@@")(ts))

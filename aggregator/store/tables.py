@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.engine import Dialect
 
 from aggregator.types import CURATOR_CHARS as CURATOR_CHARS  # the store keeps names this long
@@ -22,6 +21,17 @@ from aggregator.types import CURATOR_CHARS as CURATOR_CHARS  # the store keeps n
 #: key is stored as its hash (stable from poll to poll); a longer URL gets no
 #: canonical form (no grouping); a digest import refuses a longer link.
 MAX_KEY_BYTES = 2000
+
+
+class TSVECTOR(sa.types.UserDefinedType[str]):
+    """PostgreSQL's ``tsvector``, without loading SQLAlchemy's PostgreSQL dialect for every command
+    (the search table exists only there; its documents are written and matched in SQL)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "TSVECTOR"
+
 
 metadata = sa.MetaData(
     naming_convention={
@@ -97,7 +107,7 @@ feeds = sa.Table(
     sa.Column("gone_at", UTCDateTime),
     sa.Column("redirect_url", sa.Text),
     sa.Column("redirect_count", sa.Integer, nullable=False, server_default="0"),
-    # A claim by one poller (see repo.claim_due_feeds): no feed is polled
+    # A claim by one poller (see claims.claim_feeds): no feed is polled
     # twice at once, and a crashed poller's claims expire.
     sa.Column("lease_owner", sa.String(200)),
     sa.Column("lease_until", UTCDateTime),
@@ -291,7 +301,7 @@ ix_candidates_feed_id_published_at_status = sa.Index(
 )
 
 
-# -- F1 polling: the processes that claim feeds ---------------------------------
+# -- the processes that claim feeds ----------------------------------------------------
 
 instances = sa.Table(
     "instances",

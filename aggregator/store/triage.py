@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.store.digests import open_issue
 from aggregator.store.queue import effective_status
@@ -51,7 +51,7 @@ class LoadedCandidate:
     digest_status: str | None = None
 
 
-def load(s: Session, ids: Sequence[int], now: datetime) -> dict[int, LoadedCandidate]:
+def load(s: Connection, ids: Sequence[int], now: datetime) -> dict[int, LoadedCandidate]:
     """The candidates ``ids`` that exist, by id, each with its digest item (None when not promoted)."""
     di = digest_items.c
     query = (
@@ -109,7 +109,7 @@ def snapshot(row: LoadedCandidate) -> dict[str, Any]:
     }
 
 
-def update_candidate(s: Session, row: LoadedCandidate, values: Mapping[str, Any]) -> bool:
+def update_candidate(s: Connection, row: LoadedCandidate, values: Mapping[str, Any]) -> bool:
     """Write ``values`` to the candidate if its version is still ``row.version``; False when it moved on."""
     updated = s.execute(
         sa.update(candidates)
@@ -121,7 +121,7 @@ def update_candidate(s: Session, row: LoadedCandidate, values: Mapping[str, Any]
 
 
 def put_item(
-    s: Session,
+    s: Connection,
     row: LoadedCandidate,
     digest_id: int,
     *,
@@ -153,18 +153,18 @@ def put_item(
         s.execute(sa.update(digest_items).where(digest_items.c.candidate_id == row.id).values(**values))
 
 
-def delete_item(s: Session, candidate_id: int) -> None:
+def delete_item(s: Connection, candidate_id: int) -> None:
     """Take the candidate out of its digest issue (if it is in one)."""
     s.execute(sa.delete(digest_items).where(digest_items.c.candidate_id == candidate_id))
 
 
-def log_decision(s: Session, **values: Any) -> None:
+def log_decision(s: Connection, **values: Any) -> None:
     """One ``decisions`` row: batch, candidate_id, curator, at, action, from/to status, digest,
     section, note, before (a :func:`snapshot`), after_version."""
     s.execute(sa.insert(decisions).values(**values))
 
 
-def last_batch(s: Session, curator: str) -> str | None:
+def last_batch(s: Connection, curator: str) -> str | None:
     """``curator``'s latest batch of decisions that is not undone yet."""
     return s.execute(
         sa.select(decisions.c.batch)
@@ -174,12 +174,12 @@ def last_batch(s: Session, curator: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def batch_rows(s: Session, batch: str) -> list[Any]:
+def batch_rows(s: Connection, batch: str) -> list[Any]:
     """The decision rows of one batch, in the order they were written."""
     return list(s.execute(sa.select(decisions).where(decisions.c.batch == batch).order_by(decisions.c.id)))
 
 
-def logged_versions(s: Session, ids: Sequence[int], *, batch: str) -> dict[int, tuple[str | None, int]]:
+def logged_versions(s: Connection, ids: Sequence[int], *, batch: str) -> dict[int, tuple[str | None, int]]:
     """Per candidate: who made a decision after ``batch`` that still stands (None: nobody),
     and the newest version the log knows of (after a decision or an undo)."""
     out: dict[int, tuple[str | None, int]] = {}
@@ -203,7 +203,7 @@ def logged_versions(s: Session, ids: Sequence[int], *, batch: str) -> dict[int, 
     return out
 
 
-def touches_published(s: Session, current: LoadedCandidate, before: Mapping[str, Any]) -> bool:
+def touches_published(s: Connection, current: LoadedCandidate, before: Mapping[str, Any]) -> bool:
     """Whether the candidate's issue now, or the one in ``before``, is published."""
     names = {current.item["digest"]} if current.item else set()
     if before.get("item"):
@@ -217,7 +217,7 @@ def touches_published(s: Session, current: LoadedCandidate, before: Mapping[str,
 
 
 def restore_snapshot(
-    s: Session, current: LoadedCandidate, before: Mapping[str, Any], *, curator: str, now: datetime
+    s: Connection, current: LoadedCandidate, before: Mapping[str, Any], *, curator: str, now: datetime
 ) -> None:
     """Put the candidate and its digest item back as :func:`snapshot` saw them (a new version)."""
     s.execute(
@@ -246,7 +246,7 @@ def restore_snapshot(
         )  # fmt: skip
 
 
-def mark_undone(s: Session, decision_id: int, *, curator: str, now: datetime, version: int) -> None:
+def mark_undone(s: Connection, decision_id: int, *, curator: str, now: datetime, version: int) -> None:
     """Mark a decision row undone, with the candidate's version after the undo."""
     s.execute(
         sa.update(decisions)
@@ -256,7 +256,7 @@ def mark_undone(s: Session, decision_id: int, *, curator: str, now: datetime, ve
 
 
 def history(
-    s: Session,
+    s: Connection,
     *,
     candidate_ids: Sequence[int] = (),
     curator: str | None = None,
@@ -283,7 +283,12 @@ def history(
 
 
 def record_move(
-    s: Session, before: Sequence[tuple[int, int | None]], order: Sequence[int], *, curator: str, now: datetime
+    s: Connection,
+    before: Sequence[tuple[int, int | None]],
+    order: Sequence[int],
+    *,
+    curator: str,
+    now: datetime,
 ) -> DecisionReport:
     """Log a reorder of a subsection (``digest move``) so ``undo`` can put the old positions back.
 
@@ -324,7 +329,7 @@ def record_move(
     return DecisionReport(batch, "move", tuple(changes))
 
 
-def triage_state(s: Session, candidate_id: int, now: datetime) -> TriageState | None:
+def triage_state(s: Connection, candidate_id: int, now: datetime) -> TriageState | None:
     """The candidate's state (a snooze that has passed reads as new), notes and digest place."""
     row = load(s, [candidate_id], now).get(candidate_id)
     if row is None:

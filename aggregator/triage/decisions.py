@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from aggregator.digest.names import check_name, month_of
 from aggregator.errors import ConflictError, DigestError, TriageError
@@ -35,7 +35,7 @@ from aggregator.types import Change, Decision, DecisionReport, Status
 
 
 def decide(
-    s: Session,
+    s: Connection,
     ids: Sequence[int],
     decision: Decision,
     *,
@@ -115,7 +115,7 @@ def _plan(
 
 
 def _apply(
-    s: Session,
+    s: Connection,
     row: LoadedCandidate,
     target: Status,
     decision: Decision,
@@ -170,7 +170,7 @@ def _apply(
     return Change(row.id, row.title, row.status, target, row.version + 1, digest_name, section)
 
 
-def undo(s: Session, *, curator: str, now: datetime, force: bool = False) -> DecisionReport:
+def undo(s: Connection, *, curator: str, now: datetime, force: bool = False) -> DecisionReport:
     """Revert ``curator``'s latest decision that is not undone yet (every candidate of that command).
 
     Refused when one of those candidates has been decided on again since
@@ -201,7 +201,7 @@ def undo(s: Session, *, curator: str, now: datetime, force: bool = False) -> Dec
 
 
 def _check_undo(
-    s: Session,
+    s: Connection,
     rows: Sequence[Any],
     loaded: Mapping[int, LoadedCandidate],
     logged: Mapping[int, tuple[str | None, int]],
