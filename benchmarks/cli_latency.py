@@ -23,6 +23,7 @@ Nothing here touches a host other than this one; the database is a temporary fil
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import random
@@ -78,26 +79,56 @@ def command_for(executable: str) -> list[str]:
     return [executable, "-m", "aggregator"] if name.startswith("python") else [executable]
 
 
-def run(target: Target, args: list[str], *, check: bool = True) -> tuple[float, int, int]:
-    """Run ``aggregator args``; (wall seconds, peak RSS in KiB, exit status)."""
+# A small process that starts each command and reports its wall time and wait4's rusage. A
+# child's ru_maxrss counts the memory of the process it was forked from (Linux records the old
+# address space's peak at exec), so commands forked from this process, which holds a database's
+# worth of rows, would all report this process's size. The launcher stays about 10 MB.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [*target.command, *args],
-        cwd=target.workdir,
-        env=target.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stderr is not None
+    proc = subprocess.Popen(job["argv"], cwd=job["cwd"], env=job["env"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if check and proc.returncode != 0:
-        raise SystemExit(
-            f"{target.label}: aggregator {' '.join(args)} failed:\n{err.decode(errors='replace')}"
+    print(json.dumps([wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status),
+                      err.decode(errors="replace")[-4000:]]), flush=True)
+"""
+
+
+class Launcher:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-    return wall, usage.ru_maxrss, proc.returncode
+
+    def run(self, argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, int, str]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"argv": argv, "cwd": str(cwd), "env": env}) + "\n")
+        self.proc.stdin.flush()
+        wall, maxrss, status, err = json.loads(self.proc.stdout.readline())
+        return wall, maxrss, status, err
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+_launcher: Launcher | None = None
+
+
+def run(target: Target, args: list[str], *, check: bool = True) -> tuple[float, int, int]:
+    """Run ``aggregator args``; (wall seconds, peak RSS in KiB, exit status)."""
+    global _launcher
+    if _launcher is None:
+        _launcher = Launcher()
+    wall, maxrss, status, err = _launcher.run([*target.command, *args], target.workdir, target.env)
+    if check and status != 0:
+        raise SystemExit(f"{target.label}: aggregator {' '.join(args)} failed:\n{err}")
+    return wall, maxrss, status
 
 
 def prepare(label: str, executable: str, root: Path, n: int, n_feeds: int, seed: int) -> Target:
@@ -193,7 +224,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
-    executables = [str(Path(e).absolute()) if "/" in e else e for e in args.aggregator] or [
+    executables = [str(Path(e).absolute()) if "/" in e else e for e in args.aggregator or []] or [
         str(Path(sys.executable).with_name("aggregator"))
     ]
     root = Path(tempfile.mkdtemp(prefix="cli-latency-"))
@@ -226,6 +257,8 @@ def main() -> None:
                     f"{percentile(values, 0.95) * 1000:>8.0f} {rss[target.label, name] / 1024:>13.1f}"
                 )
     finally:
+        if _launcher is not None:
+            _launcher.close()
         shutil.rmtree(root, ignore_errors=True)
 
 

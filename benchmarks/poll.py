@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aggregator.app import make_app
 from aggregator.config import Settings, load_config
 from aggregator.service.polling import run_poll
+from benchmarks import processes
 from tests import feedgen
 
 
@@ -79,18 +79,6 @@ class Clock:
         return self.now
 
 
-def cpu_seconds() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def peak_rss_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, kids) / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -109,6 +97,7 @@ def main() -> None:
     here, there = ctx.Pipe()
     server = ctx.Process(target=serve, args=(there, args.feeds, args.entries, args.latency, args.ports))
     server.start()
+    processes.IGNORED.add(server.pid or 0)  # the feed server's CPU is not the poll's
     urls, total_bytes = here.recv()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,9 +116,9 @@ def main() -> None:
         app.sync_feeds()
         rows = []
         for name in ("cold (all new)", "warm (all unchanged)"):
-            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            cpu0, t0 = processes.cpu_seconds(), time.perf_counter()
             report = run_poll(app)
-            wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
+            wall, cpu = time.perf_counter() - t0, processes.cpu_seconds() - cpu0
             failed = report.failed
             if failed:
                 print(
@@ -137,7 +126,7 @@ def main() -> None:
                     file=sys.stderr,
                 )
             entries = report.new + report.updated if name.startswith("cold") else args.feeds * args.entries
-            rows.append(Row(name, wall, cpu, len(report.results), entries, peak_rss_mb()))
+            rows.append(Row(name, wall, cpu, len(report.results), entries, processes.peak_rss_mb()))
             clock.now += timedelta(hours=2)
         app.close()
 

@@ -56,7 +56,6 @@ else:
         sys.path[0] = str(Path(__file__).resolve().parents[1])
 
     import sqlalchemy as sa
-    from sqlalchemy.orm import sessionmaker
 
     from aggregator.store import db
     from aggregator.store.queue import count_queue, list_queue
@@ -293,9 +292,8 @@ def build(engine: sa.Engine, n: int, n_feeds: int, seed: int) -> Loaded:
     load_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    factory = sessionmaker(engine)
     for i in range(1, n + 1, 2000):
-        with factory.begin() as s:
+        with engine.begin() as s:
             index_candidates(s, range(i, min(n, i + 1999) + 1))
     index_s = time.perf_counter() - t0
     if engine.dialect.name == "postgresql":
@@ -398,21 +396,20 @@ def queries(specs: list[FeedSpec]) -> list[tuple[str, QueueQuery, int | None]]:
 
 
 def run(engine: sa.Engine, specs: list[FeedSpec], repeat: int) -> list[Result]:
-    factory = sessionmaker(engine)
     out = []
     for name, query, count in queries(specs):
         times: list[float] = []
         rows = 0
         for i in range(repeat + 1):
             t0 = time.perf_counter()
-            with factory.begin() as s:
+            with engine.begin() as s:
                 if count is None:
                     rows = len(list_queue(s, query, NOW))
                 else:
                     rows = count_queue(s, query, NOW, at_most=count or None)
             if i:  # the first run warms the caches
                 times.append((time.perf_counter() - t0) * 1000)
-        with factory.begin() as s:
+        with engine.begin() as s:
             matching = count_queue(s, query, NOW)
         times.sort()
         p95 = times[max(0, math.ceil(0.95 * len(times)) - 1)]
