@@ -332,21 +332,6 @@ class FeedsFile(_Strict):
         """The feed called ``name``, or None."""
         return next((feed for feed in self.feeds if feed.name == name), None)
 
-    def section_ids(self) -> list[str]:
-        """Every section id in order: each top id followed by its full subsection ids."""
-        ids: list[str] = []
-        for section in self.sections:
-            ids.append(section.id)
-            ids.extend(section.full_ids())
-        return ids
-
-    def promotable_sections(self) -> list[str]:
-        """The ids an item can be promoted into: every subsection, and top sections without any."""
-        ids: list[str] = []
-        for section in self.sections:
-            ids.extend(section.full_ids() or [section.id])
-        return ids
-
     def taxonomy(self) -> Taxonomy:
         """The sections as frozen values, for everything below the edge."""
         return Taxonomy(
@@ -355,20 +340,3 @@ class FeedsFile(_Strict):
                 for s in self.sections
             )
         )
-
-    def section_number(self, section_id: str) -> str:
-        """The printed number of a section: ``"2"`` for ``business``, ``"2.4"`` for ``business/mlops``.
-
-        Numbers come from the order in the file, not from which sections have items.
-        Raises KeyError for an unknown id.
-        """
-        top, _, sub = section_id.partition("/")
-        for i, section in enumerate(self.sections, start=1):
-            if section.id != top:
-                continue
-            if not sub:
-                return str(i)
-            for j, subsection in enumerate(section.subsections, start=1):
-                if subsection.id == sub:
-                    return f"{i}.{j}"
-        raise KeyError(section_id)
