@@ -1,7 +1,7 @@
 """The one place that wires the application: settings and feeds.yaml in, an App out.
 
 Every CLI command and the daemon start from :func:`make_app`; nothing else
-creates engines, session factories, HTTP clients or clocks. The App holds
+creates engines, units of work, HTTP clients, worker pools or clocks. The App holds
 feeds.yaml as frozen values (:class:`~aggregator.configuration.Configuration`),
 never pydantic models. Light to import: the HTTP client's modules load when a
 fetcher is first asked for.
