@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+import aggregator.cli as cli
 from aggregator.config import load_configuration
 from aggregator.config.cache import cache_dir
 from aggregator.errors import ConfigError
@@ -172,3 +174,51 @@ def test_a_database_url_that_cannot_work_is_one_line(tmp_path: Path, url: str, e
 def test_a_database_in_memory_answers(tmp_path: Path) -> None:
     result = _aggregator(tmp_path, "queue", AGGREGATOR_DATABASE_URL="sqlite://")
     assert result.returncode == 0, result.stderr
+
+
+# -- one command's module per run -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["queue"], "queue"),
+        (["-c", "feeds.yaml", "queue", "--limit", "3"], "queue"),
+        (["--config=feeds.yaml", "log"], "log"),
+        (["-vv", "show", "3"], "show"),
+        (["-vc", "feeds.yaml", "promote", "1"], "promote"),
+        (["--verbose", "digest", "list"], "digest"),
+        (["--help"], None),
+        (["--version"], None),
+        (["-cfeeds.yaml", "queue"], None),  # unsure: the whole command line is built
+        ([], None),
+    ],
+)
+def test_the_command_a_run_names_is_found(args: list[str], name: str | None) -> None:
+    assert cli.command_name(args) == name
+
+
+def test_each_command_alone_is_the_same_command() -> None:
+    """Built with only its module, every command has the help (and so the parameters) it has in
+    the whole command line."""
+    runner = CliRunner()
+    for name, module in cli.COMMANDS.items():
+        alone = runner.invoke(cli.build((module,)), [name, "--help"], terminal_width=100)
+        whole = runner.invoke(cli.app, [name, "--help"], terminal_width=100)
+        assert alone.exit_code == whole.exit_code == 0, name
+        assert alone.output == whole.output, name
+
+
+def test_a_run_loads_only_the_module_of_its_command() -> None:
+    probe = (
+        "import sys\n"
+        "sys.argv = ['aggregator', 'queue', '--help']\n"
+        "import aggregator.cli as cli\n"
+        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "print('\\n'.join(sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(done.stderr.split())
+    assert "Usage: aggregator queue" in done.stdout
+    assert "aggregator.cli.queue" in loaded
+    assert not loaded & {f"aggregator.cli.{m}" for m in cli.MODULES if m != "queue"}
