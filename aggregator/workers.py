@@ -484,6 +484,11 @@ class WorkerPool:
         """Run ``fn(*args, **kwargs)`` in a worker; raises its exception, JobTimeout or JobCrashed."""
         return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: no job is taken any more."""
+        return self._closed
+
     def close(self) -> None:
         if self._closed:
             return

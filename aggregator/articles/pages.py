@@ -146,6 +146,10 @@ class Extractor:
             status, reason = "error", f"extraction {exc}; page skipped"
         except JobCrashed as exc:
             status, reason = "error", f"extraction crashed: {exc}"
+        except Exception as exc:  # a bug this page found in the extractor: its error, not the run's end
+            if self._pool.closed:
+                raise  # shutting down: the page stays pending for the next run
+            status, reason = "error", f"extraction failed: {type(exc).__name__}: {exc}"
         # One line per page, whatever the worker itself printed (that goes to the debug log).
         log.warning("extracting candidate %d (%s): %s", job.candidate_id, url, reason)
         return PageText.flagged(status, reason)
@@ -154,7 +158,9 @@ class Extractor:
         """Why an error answer's page is a bot wall, or None for a plain error."""
         try:
             wall = await self._pool.run(challenge_reason, body, content_type=exc.content_type)
-        except (JobTimeout, JobCrashed, MemoryError) as failure:
+        except Exception as failure:  # a timeout, a crash, or a bug the page found: a plain error then
+            if self._pool.closed:
+                raise
             log.warning("checking the error page of %s failed: %s", exc.url, failure)
             return None
         return f"{wall} (HTTP {exc.status})" if wall else None
@@ -167,7 +173,9 @@ class Extractor:
                 text_from_feed, job.content, job.content_type, job.summary, url=job.url or "",
                 language=job.language,
             )  # fmt: skip
-        except (JobTimeout, JobCrashed, MemoryError) as exc:
+        except Exception as exc:  # a timeout, a crash, or a bug the content found: no fallback then
+            if self._pool.closed:
+                raise
             log.warning("extracting the feed content of candidate %d failed: %s", job.candidate_id, exc)
             return None
 
