@@ -187,9 +187,9 @@ def command_name(args: list[str]) -> str | None:
             continue
         if arg.startswith("-") and len(arg) > 1:
             flags = arg[1:]
-            if set(flags) - {"v", "c"} or "h" in flags:
-                return None
-            # -vvc PATH or -cPATH: a "c" takes the rest of the word, or else the next word
+            if set(flags) - {"v", "c"}:
+                return None  # another short option, or -cPATH (unsure where PATH ends): build everything
+            # -vv, or -vc PATH: a "c" at the end takes the next word; inside the word (-cv), the rest
             i += 2 if flags.endswith("c") else 1
             continue
         return arg
