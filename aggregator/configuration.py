@@ -9,6 +9,7 @@ are feeds.yaml's; see :mod:`aggregator.config.models` for the rules each obeys.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network
@@ -99,6 +100,10 @@ class Configuration:
     def feed(self, name: str) -> Feed | None:
         """The feed called ``name``, or None."""
         return self._by_name.get(name)
+
+    def unknown_feeds(self, names: Iterable[str]) -> tuple[str, ...]:
+        """Those of ``names`` that feeds.yaml does not list, in their order."""
+        return tuple(name for name in names if name not in self._by_name)
 
     def section_ids(self) -> list[str]:
         """Every section id in order: each top id followed by its full subsection ids."""

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from aggregator.app import App, make_app
-from aggregator.config import SectionConfig, Settings, load_config
+from aggregator.config import SectionConfig, Settings, load_config, taxonomy_of
 from aggregator.digest import import_apply, import_plan, issues
 from aggregator.digest.model import Digest
 from aggregator.digest.names import check_name
@@ -28,7 +28,6 @@ from aggregator.errors import DigestError
 from aggregator.store import digest_import, repo
 from aggregator.store import queue as queue_store
 from aggregator.store.tables import candidates, digest_items, digests, feeds
-from aggregator.taxonomy import Section, Subsection, Taxonomy
 from aggregator.triage import decisions as triage_decisions
 from aggregator.types import Decision, QueueQuery
 from tests.fixture_server import FixtureServer
@@ -41,16 +40,7 @@ SEED_002 = SEEDS / "002_8eaeefd8fdeda347.txt"
 NOW = datetime(2024, 4, 2, 9, 0, tzinfo=UTC)
 
 
-def _taxonomy(sections: list[SectionConfig]) -> Taxonomy:
-    return Taxonomy(
-        tuple(
-            Section(s.id, s.title, s.hide_labels, tuple(Subsection(b.id, b.title) for b in s.subsections))
-            for s in sections
-        )
-    )
-
-
-TAXONOMY = _taxonomy(
+TAXONOMY = taxonomy_of(
     [
         SectionConfig.model_validate(
             {

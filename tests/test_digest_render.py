@@ -15,28 +15,18 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from aggregator.config import SectionConfig
+from aggregator.config import SectionConfig, taxonomy_of
 from aggregator.digest.markdown import headline, link, md_text, md_url
 from aggregator.digest.model import TEMPLATES, Digest, DigestItem, build_digest, month_name, order_items
 from aggregator.digest.read import parse_digest
 from aggregator.digest.render import render
 from aggregator.errors import DigestError
-from aggregator.taxonomy import Section, Subsection, Taxonomy
 
 GOLDEN = Path(__file__).parent / "fixtures" / "digest"
 PACKAGE_TEMPLATES = Path(__file__).resolve().parents[1] / "aggregator" / "templates" / "digest"
 
 
-def _taxonomy(sections: list[SectionConfig]) -> Taxonomy:
-    return Taxonomy(
-        tuple(
-            Section(s.id, s.title, s.hide_labels, tuple(Subsection(b.id, b.title) for b in s.subsections))
-            for s in sections
-        )
-    )
-
-
-TAXONOMY = _taxonomy(
+TAXONOMY = taxonomy_of(
     [
         SectionConfig.model_validate(
             {

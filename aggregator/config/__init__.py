@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         SectionConfig,
         SubsectionConfig,
         parse_duration,
+        taxonomy_of,
     )
     from aggregator.config.yamlfile import load_config, parse_config
 
@@ -51,6 +52,7 @@ __all__ = [
     "parse_config",
     "parse_duration",
     "read_config_bytes",
+    "taxonomy_of",
 ]
 
 _LAZY = {
@@ -62,6 +64,7 @@ _LAZY = {
     "SectionConfig": "models",
     "SubsectionConfig": "models",
     "parse_duration": "models",
+    "taxonomy_of": "models",
     "load_config": "yamlfile",
     "parse_config": "yamlfile",
 }

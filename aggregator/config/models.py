@@ -9,7 +9,7 @@ application turns them into the frozen values of :mod:`aggregator.configuration`
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from email.utils import getaddresses
 from ipaddress import IPv4Network, IPv6Network, ip_network
@@ -334,9 +334,14 @@ class FeedsFile(_Strict):
 
     def taxonomy(self) -> Taxonomy:
         """The sections as frozen values, for everything below the edge."""
-        return Taxonomy(
-            tuple(
-                Section(s.id, s.title, s.hide_labels, tuple(Subsection(b.id, b.title) for b in s.subsections))
-                for s in self.sections
-            )
+        return taxonomy_of(self.sections)
+
+
+def taxonomy_of(sections: Iterable[SectionConfig]) -> Taxonomy:
+    """Validated sections as the frozen :class:`~aggregator.taxonomy.Taxonomy` the layers below read."""
+    return Taxonomy(
+        tuple(
+            Section(s.id, s.title, s.hide_labels, tuple(Subsection(b.id, b.title) for b in s.subsections))
+            for s in sections
         )
+    )

@@ -33,8 +33,7 @@ class Polling(Part):
 
     def unknown_feeds(self, names: Sequence[str]) -> tuple[str, ...]:
         """Those of ``names`` that feeds.yaml does not list."""
-        known = {f.name for f in self.app.config.feeds}
-        return tuple(name for name in names if name not in known)
+        return self.app.config.unknown_feeds(names)
 
     def poll(
         self, *, names: Sequence[str] | None = None, due_only: bool = True, extract: bool = True

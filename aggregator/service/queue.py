@@ -83,8 +83,7 @@ class Queue(Part):
 
     def check_feeds(self, names: list[str]) -> None:
         """A :class:`BadValueError` for the first of ``names`` that feeds.yaml does not list."""
-        known = set(self.feed_names())
-        unknown = [name for name in names if name not in known]
+        unknown = self.app.config.unknown_feeds(names)
         if unknown:
             raise BadValueError(
                 f"no feed named {unknown[0]!r} in {self.app.config_path} (see `aggregator feeds list`)",
