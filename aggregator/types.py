@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 # -- fetching ---------------------------------------------------------------
 
@@ -434,6 +434,40 @@ class Instance:
     id: str
     host: str
     pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Replica:
+    """A process as ``instances`` records it: a command (role ``cli``) or a daemon replica (``daemon``).
+
+    ``summary`` is what a daemon wrote with its last heartbeat (plain JSON values:
+    its last tick's counts, its jobs' next run times as ISO 8601 strings); empty
+    for a command.
+    """
+
+    id: str
+    host: str
+    pid: int
+    role: str
+    version: str | None
+    started_at: datetime
+    heartbeat_at: datetime
+    summary: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """One run of a scheduled job for one period (``weekly_email`` for ``2026-W49``), as recorded."""
+
+    job: str
+    period: str
+    instance_id: str
+    started_at: datetime
+    outcome: str
+    """``running``, ``ok`` or ``failed``."""
+    finished_at: datetime | None = None
+    lease_until: datetime | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

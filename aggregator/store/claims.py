@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,18 +29,70 @@ from sqlalchemy import Connection
 
 from aggregator.store.rows import dialect_insert, feed_state
 from aggregator.store.tables import feeds, instances
-from aggregator.types import ClaimOutlook, FeedState, Instance
+from aggregator.types import ClaimOutlook, FeedState, Instance, Replica
 
 #: How long an instance's row is kept after its last heartbeat once it holds no claim.
 INSTANCE_RETENTION = timedelta(days=7)
 
 
-def heartbeat(s: Connection, instance: Instance, now: datetime) -> None:
-    """Record that ``instance`` is alive at ``now`` (its row is added on its first claim)."""
+def heartbeat(
+    s: Connection,
+    instance: Instance,
+    now: datetime,
+    *,
+    role: str = "cli",
+    version: str | None = None,
+    summary: Mapping[str, Any] | None = None,
+) -> None:
+    """Record that ``instance`` is alive at ``now`` (its row is added on its first heartbeat).
+
+    A daemon passes ``role="daemon"`` and its ``summary`` (plain JSON values); a
+    command's claims keep whatever role and summary the row has.
+    """
     insert = dialect_insert(s, instances).values(
-        id=instance.id, host=instance.host, pid=instance.pid, started_at=now, heartbeat_at=now
+        id=instance.id,
+        host=instance.host,
+        pid=instance.pid,
+        started_at=now,
+        heartbeat_at=now,
+        role=role,
+        version=version,
+        summary=dict(summary) if summary is not None else None,
     )
-    s.execute(insert.on_conflict_do_update(index_elements=["id"], set_={"heartbeat_at": now}))
+    update: dict[str, Any] = {"heartbeat_at": now}
+    if role != "cli":
+        update |= {"role": role, "version": version}
+    if summary is not None:
+        update["summary"] = dict(summary)
+    s.execute(insert.on_conflict_do_update(index_elements=["id"], set_=update))
+
+
+def replicas(s: Connection, *, role: str | None = None) -> list[Replica]:
+    """The recorded processes (of ``role``), the latest heartbeat first."""
+    stmt = sa.select(instances).order_by(instances.c.heartbeat_at.desc(), instances.c.id)
+    if role is not None:
+        stmt = stmt.where(instances.c.role == role)
+    return [
+        Replica(
+            id=r.id,
+            host=r.host,
+            pid=r.pid,
+            role=r.role,
+            version=r.version,
+            started_at=r.started_at,
+            heartbeat_at=r.heartbeat_at,
+            summary=r.summary or {},
+        )
+        for r in s.execute(stmt).all()
+    ]
+
+
+def forget_instance(s: Connection, instance_id: str) -> None:
+    """Release ``instance_id``'s claims and delete its row: a process that stops cleanly says so."""
+    s.execute(
+        sa.update(feeds).where(feeds.c.lease_owner == instance_id).values(lease_owner=None, lease_until=None)
+    )
+    s.execute(sa.delete(instances).where(instances.c.id == instance_id))
 
 
 def claim_feeds(

@@ -113,6 +113,12 @@ feeds = sa.Table(
     sa.Column("lease_until", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # When it is polled (migration 0006): `interval: auto` in feeds.yaml, the shortest
+    # interval the publisher asked for at the last poll (RSS ttl, Cache-Control max-age,
+    # Expires), and the interval the last poll chose.
+    sa.Column("interval_auto", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("hint_seconds", sa.Integer),
+    sa.Column("poll_interval_seconds", sa.Integer),
 )
 
 
@@ -319,4 +325,29 @@ instances = sa.Table(
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("started_at", UTCDateTime, nullable=False),
     sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+    # Migration 0006: "cli" for a command, "daemon" for `aggregator run`; the version it
+    # runs; and a daemon's last summary (its tick's counts and its jobs' next runs), JSON.
+    sa.Column("role", sa.String(20), nullable=False, server_default="cli"),
+    sa.Column("version", sa.String(40)),
+    sa.Column("summary", sa.JSON),
+)
+
+
+# -- the daemon's scheduled jobs ---------------------------------------------------------
+
+job_runs = sa.Table(
+    "job_runs",
+    metadata,
+    # One row per job and period ("weekly_email", "2026-W49"): inserted in the transaction
+    # that claims the run, so across replicas a period's job runs once. `lease_until` bounds
+    # a running claim (a replica that died mid-run); `outcome` is running, ok or failed.
+    # Created by migration 0006.
+    sa.Column("job", sa.String(50), primary_key=True),
+    sa.Column("period", sa.String(50), primary_key=True),
+    sa.Column("instance_id", sa.String(36), nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("finished_at", UTCDateTime),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("detail", sa.Text),
 )
