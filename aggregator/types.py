@@ -456,6 +456,22 @@ class Replica:
 
 
 @dataclass(frozen=True, slots=True)
+class Gauges:
+    """What the service holds right now, as a daemon's metrics and summary line show it."""
+
+    feeds_by_health: Mapping[str, int]
+    """Feeds in feeds.yaml by their health word (``feeds.health``): ok, failing, gone, ..."""
+    due: int
+    """Feeds whose next poll time has come and that nobody holds."""
+    pending_extractions: int
+    """Candidates whose page is due for extraction (never tried, or a retry whose time has come)."""
+
+    @property
+    def failing(self) -> int:
+        return sum(self.feeds_by_health.get(word, 0) for word in ("failing", "gone"))
+
+
+@dataclass(frozen=True, slots=True)
 class JobRun:
     """One run of a scheduled job for one period (``weekly_email`` for ``2026-W49``), as recorded."""
 

@@ -16,6 +16,7 @@ runs::
     service.queue      the queue: list, count, feed names            (service/queue.py)
     service.triage     decisions, undo, the decision log            (service/triage.py)
     service.digests    issues: list, show, render, publish, lint, move, import (service/digests.py)
+    service.ops        operators' views: gauges, health, status         (service/ops.py)
 
 This module imports nothing heavy: a front end can import it for its types.
 """
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from aggregator.service.articles import Articles
     from aggregator.service.digests import Digests
     from aggregator.service.feeds import Feeds
+    from aggregator.service.ops import Ops
     from aggregator.service.polling import Polling
     from aggregator.service.queue import Queue
     from aggregator.service.triage import Triage
@@ -82,6 +84,12 @@ class Service:
         from aggregator.service.digests import Digests
 
         return Digests(self.app)
+
+    @cached_property
+    def ops(self) -> Ops:
+        from aggregator.service.ops import Ops
+
+        return Ops(self.app)
 
     def close(self) -> None:
         self.app.close()

@@ -62,6 +62,18 @@ def pending_jobs(
     ]
 
 
+def count_pending(s: Connection, *, now: datetime) -> int:
+    """How many candidates' pages are due (what :func:`pending_jobs` would give without ``ids``)."""
+    a = articles.c
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(candidates)
+        .outerjoin(articles, a.candidate_id == candidates.c.id)
+        .where(sa.or_(a.candidate_id.is_(None), a.next_attempt_at <= now))
+    )
+    return int(s.execute(stmt).scalar_one())
+
+
 def save_articles(s: Connection, items: Sequence[Article]) -> None:
     """Insert or replace the articles of these candidates; set each candidate's language when known."""
     if not items:
