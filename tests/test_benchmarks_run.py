@@ -54,3 +54,8 @@ def test_cli_latency_benchmark_runs(tmp_path: Path) -> None:
 def test_extract_speed_benchmark_runs(tmp_path: Path) -> None:
     out = _run(tmp_path, "extract_speed.py", "--copies", "1", "--repeat", "1")
     assert "pages/s" in out
+
+
+def test_soak_benchmark_runs(tmp_path: Path) -> None:
+    out = _run(tmp_path, "soak.py", "--feeds", "40", "--entries", "2", "--cycles", "5", "--workers", "1")
+    assert "peak RSS MB" in out and "warm cycles: CPU median" in out
