@@ -20,10 +20,11 @@ depends_on = None
 
 def upgrade() -> None:
     # -- when each feed is polled (feeds.yaml's `interval: auto` and the publisher's hints)
-    with op.batch_alter_table("feeds") as batch:
-        batch.add_column(sa.Column("interval_auto", sa.Boolean, nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("hint_seconds", sa.Integer))
-        batch.add_column(sa.Column("poll_interval_seconds", sa.Integer))
+    # Plain ADD COLUMN on every backend: a batch ("move and copy") on SQLite would drop the old
+    # feeds table, and with foreign keys on, that deletes every candidate (ON DELETE CASCADE).
+    op.add_column("feeds", sa.Column("interval_auto", sa.Boolean, nullable=False, server_default=sa.false()))
+    op.add_column("feeds", sa.Column("hint_seconds", sa.Integer))
+    op.add_column("feeds", sa.Column("poll_interval_seconds", sa.Integer))
 
     # -- the daemon's scheduled jobs: one row per job and period, claimed in one transaction
     op.create_table(
@@ -40,19 +41,15 @@ def upgrade() -> None:
     )
 
     # -- what each process is (a CLI command or a daemon replica) and what a daemon last did
-    with op.batch_alter_table("instances") as batch:
-        batch.add_column(sa.Column("role", sa.String(20), nullable=False, server_default="cli"))
-        batch.add_column(sa.Column("version", sa.String(40)))
-        batch.add_column(sa.Column("summary", sa.JSON))
+    op.add_column("instances", sa.Column("role", sa.String(20), nullable=False, server_default="cli"))
+    op.add_column("instances", sa.Column("version", sa.String(40)))
+    op.add_column("instances", sa.Column("summary", sa.JSON))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("instances") as batch:
-        batch.drop_column("summary")
-        batch.drop_column("version")
-        batch.drop_column("role")
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later), never a batch: see upgrade().
+    for column in ("summary", "version", "role"):
+        op.drop_column("instances", column)
     op.drop_table("job_runs")
-    with op.batch_alter_table("feeds") as batch:
-        batch.drop_column("poll_interval_seconds")
-        batch.drop_column("hint_seconds")
-        batch.drop_column("interval_auto")
+    for column in ("poll_interval_seconds", "hint_seconds", "interval_auto"):
+        op.drop_column("feeds", column)
