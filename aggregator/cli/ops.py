@@ -63,9 +63,11 @@ def health(
         raise typer.Exit(1)
     daemon, age = found.daemon, found.heartbeat_age
     assert daemon is not None and age is not None
-    console().print(
-        f"healthy: daemon {daemon.host}:{daemon.pid} sent a heartbeat {duration(age)} ago "
-        f"({found.database}, schema {found.revision})"
+    typer.echo(
+        show_controls(
+            f"healthy: daemon {daemon.host}:{daemon.pid} sent a heartbeat {duration(age)} ago "
+            f"({found.database}, schema {found.revision})"
+        )
     )
 
 
@@ -119,6 +121,10 @@ def _feeds_line(found: ServiceStatus) -> str:
     return f"feeds: {total}" + (f" ({states})" if states else "") + f", {found.gauges.due} due now"
 
 
+def _error_text(f: FeedState) -> str:
+    return f"{f.last_error or '-'} ({f.error_count} error{'' if f.error_count == 1 else 's'} in a row)"
+
+
 def _last_text(job: JobStatus) -> str:
     last = job.last
     if last is None:
@@ -154,7 +160,7 @@ def plain_lines(found: ServiceStatus) -> list[str]:
     if not found.running:
         lines.append(_no_daemon_line(found))
     lines.append(_feeds_line(found))
-    lines += [f"failing feed {f.name}: {f.last_error or '-'} ({f.error_count} errors)" for f in found.failing]
+    lines += [f"failing feed {f.name}: {_error_text(f)}" for f in found.failing]
     lines.append(f"extractions pending: {found.gauges.pending_extractions}")
     lines += [f"job {j.job}: last {_last_text(j)}; next {_next_text(found, j)}" for j in found.jobs]
     return lines
@@ -178,7 +184,7 @@ def _print_rich(found: ServiceStatus) -> None:
         out.print(styled(_no_daemon_line(found), "yellow"))
     out.print(_feeds_line(found))
     for f in found.failing:
-        out.print(styled(f"  {f.name}", "red"), f"{f.last_error or '-'} ({f.error_count} errors)")
+        out.print(styled(f"  {f.name}", "red"), _error_text(f))
     out.print(f"extractions pending: {found.gauges.pending_extractions}")
     jobs = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name in ("job", "last run", "next run"):
