@@ -14,7 +14,8 @@ from aggregator.cli.context import console, iso, open_service, print_error, styl
 from aggregator.controls import json_dumps, show_controls
 
 if TYPE_CHECKING:
-    from aggregator.types import FeedState, JobStatus, Replica, ServiceStatus
+    from aggregator.ops_types import JobStatus, ServiceStatus
+    from aggregator.types import FeedState, Replica
 
 #: The default of --max-age, in seconds (``service.ops.HEARTBEAT_MAX_AGE``; not imported: kept light).
 MAX_AGE_SECONDS = 120

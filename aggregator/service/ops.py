@@ -20,8 +20,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from aggregator.ops_types import Health, JobStatus, ServiceStatus
 from aggregator.service.part import Part
-from aggregator.types import FeedState, Gauges, Health, JobRun, JobStatus, Replica, ServiceStatus
+from aggregator.types import FeedState, Gauges, JobRun, Replica
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
