@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -163,3 +164,12 @@ def test_the_command_prints_json_for_machines(service: Service, config_path: Pat
     assert data["pending_extractions"] == 3
     weekly = next(j for j in data["jobs"] if j["job"] == "weekly_email")
     assert weekly == {"job": "weekly_email", "next_run": NEXT_WEEKLY.isoformat(), "last": None}
+
+
+def test_the_facade_judges_health_at_its_clock(service: Service) -> None:
+    beat(service.app, socket.gethostname(), 7, T0)
+    assert service.ops.health().healthy
+    service.app.clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+    stale = service.ops.health()
+    assert stale.problem is not None and "sent its last heartbeat 3 min ago" in stale.problem
+    assert service.ops.health(max_age=timedelta(minutes=5)).healthy

@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from aggregator.cli.context import console, iso, open_service, print_error, styled, when
+from aggregator.cli.context import ID_MAX, console, iso, open_service, print_error, styled, when
 from aggregator.controls import json_dumps, show_controls
 
 if TYPE_CHECKING:
@@ -28,7 +28,11 @@ def register(app: typer.Typer) -> None:
 
 def _max_age_option() -> Any:
     return typer.Option(
-        MAX_AGE_SECONDS, "--max-age", min=1, help="Seconds a daemon's heartbeat may be old (default 120)."
+        MAX_AGE_SECONDS,
+        "--max-age",
+        min=1,
+        max=ID_MAX,
+        help="Seconds a daemon's heartbeat may be old (default 120).",
     )
 
 
