@@ -275,6 +275,6 @@ def make_app(
         engine=engine,
         clock=clock or utc_now,
         rng=rng or random.Random(),
-        parse_workers=(os.cpu_count() or 1) if parse_workers is None else parse_workers,
+        parse_workers=settings.worker_count() if parse_workers is None else parse_workers,
         transport_factory=transport_factory,
     )

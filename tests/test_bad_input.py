@@ -100,6 +100,8 @@ INTEGER_CASES = [
     (["candidates", "list", "--limit", "{}"], "'--limit' / '-n'", COUNT_MAX),
     (["queue", "--limit", "{}"], "'--limit' / '-n'", COUNT_MAX),
     (["queue", "--offset", "{}"], "'--offset'", COUNT_MAX),
+    (["health", "--max-age", "{}"], "'--max-age'", ID_MAX),
+    (["status", "--max-age", "{}"], "'--max-age'", ID_MAX),
 ]
 
 
@@ -133,7 +135,9 @@ def test_every_integer_parameter_has_a_bound_and_a_case_above() -> None:
                 found.append((path, param))
 
     walk(get_command(cli), [])
-    assert len(found) == 17  # ids, --id, --before, --after, --limit and --offset across the commands
+    assert (
+        len(found) == 19
+    )  # ids, --id, --before, --after, --limit, --offset and --max-age across the commands
     for path, param in found:
         assert param.type.max in (ID_MAX, COUNT_MAX) and param.type.min is not None, (path, param.name)
         assert any(args[: len(path)] == path for args, _, _ in INTEGER_CASES), path

@@ -126,7 +126,7 @@ def _root(
 
 
 #: The command modules in the order ``--help`` lists them; the first four are groups of commands.
-MODULES = ("db", "feeds", "candidates", "digest", "poll", "articles", "triage", "queue", "tui")
+MODULES = ("db", "feeds", "candidates", "digest", "poll", "articles", "triage", "queue", "tui", "ops")
 _GROUPS = ("db", "feeds", "candidates", "digest")
 #: The module of each command (``triage`` is the screen's command, in ``tui``).
 COMMANDS = {
@@ -139,6 +139,8 @@ COMMANDS = {
     "log": "triage",
     "queue": "queue",
     "triage": "tui",
+    "health": "ops",
+    "status": "ops",
 }
 
 

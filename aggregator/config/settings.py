@@ -165,6 +165,9 @@ class Settings:
     smtp_starttls: bool = True
     curator: str | None = None
     """AGGREGATOR_CURATOR: the name recorded with triage decisions."""
+    workers: int | None = None
+    """AGGREGATOR_WORKERS: worker processes for parsing feeds and extracting pages (0: parse in the
+    polling process, one extraction worker); unset: the CPUs the process may use (:meth:`worker_count`)."""
 
     def __init__(self, *, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
         source = os.environ if environ is None else environ
@@ -204,6 +207,15 @@ class Settings:
             return self.config
         return DEFAULT_CONFIG_PATH
 
+    def worker_count(self) -> int:
+        """AGGREGATOR_WORKERS, else the CPUs this process may use: its affinity and its cgroup's quota,
+        not the host's core count (:func:`aggregator.cpus.usable_cpus`)."""
+        if self.workers is not None:
+            return self.workers
+        from aggregator.cpus import usable_cpus
+
+        return usable_cpus()
+
 
 _PARSERS: dict[str, Callable[[object], Any]] = {
     "config": _optional_path,
@@ -216,6 +228,7 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "smtp_password": _optional_secret,
     "smtp_starttls": _boolean,
     "curator": _optional_text,
+    "workers": _between(_whole_number, low=0, high=1024),
 }
 
 

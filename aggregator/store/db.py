@@ -324,6 +324,11 @@ def current_revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def recorded_revision(engine: sa.Engine) -> str | None:
+    """The revision ``alembic_version`` records, read without Alembic and changing nothing (``health``)."""
+    return _recorded_revision(engine)
+
+
 def _recorded_revision(engine: sa.Engine) -> str | None:
     """The one revision alembic_version records; None when it has none or several (Alembic decides)."""
     with storage_errors(engine), engine.connect() as conn:
