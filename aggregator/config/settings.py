@@ -165,6 +165,11 @@ class Settings:
     smtp_starttls: bool = True
     curator: str | None = None
     """AGGREGATOR_CURATOR: the name recorded with triage decisions."""
+    # -- the daemon (`aggregator run`) --
+    tick_seconds: float = 30.0
+    """AGGREGATOR_TICK_SECONDS: how often the daemon polls the feeds that are due."""
+    stop_seconds: float = 30.0
+    """AGGREGATOR_STOP_SECONDS: how long work in flight may go on after SIGTERM or Ctrl-C (then cancelled)."""
 
     def __init__(self, *, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
         source = os.environ if environ is None else environ
@@ -216,6 +221,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "smtp_password": _optional_secret,
     "smtp_starttls": _boolean,
     "curator": _optional_text,
+    "tick_seconds": _between(_number, low=1, high=86400),
+    "stop_seconds": _between(_number, low=0, high=3600),
 }
 
 
