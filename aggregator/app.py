@@ -156,7 +156,7 @@ class App:
 
     @property
     def instance_id(self) -> str:
-        return this_instance().id
+        return self.instance.id
 
     def parse_pool(self, feeds: int) -> ParsePool:
         """The parse pool, fit for a poll of ``feeds`` feeds: made on first use, kept for later polls.

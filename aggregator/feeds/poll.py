@@ -180,10 +180,11 @@ async def _fetch_all(
             # The writer ends before the fetches only when the database
             # failed: then the rest would be fetched for nothing.
             await asyncio.wait([fetches, writer, cancel], return_when=asyncio.FIRST_COMPLETED)
-            if writer.done() or cancel.done():
+            abandoned = writer.done() or cancel.done()
+            if abandoned:
                 fetches.cancel()
             await asyncio.wait({fetches})
-            if not fetches.cancelled():
+            if not abandoned:  # (a cancelled gather ends with CancelledError as its exception)
                 fetches.result()  # a bug in a fetch is raised, as ever
         finally:
             fetches.cancel()

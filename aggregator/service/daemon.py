@@ -220,7 +220,13 @@ class Daemon(Part):
         except Exception as exc:
             self._finish(job, period, ok=False, detail=f"{type(exc).__name__}: {exc}")
             raise
-        self._finish(job, period, ok=outcome != "failed", detail=detail)
+        # job_runs knows ok and failed: a run with nothing to do is ok, and its detail says so.
+        self._finish(
+            job,
+            period,
+            ok=outcome != "failed",
+            detail=f"skipped: {detail}" if outcome == "skipped" else detail,
+        )
         return JobResult(job, period, outcome, detail, time.perf_counter() - started)
 
     def _finish(self, job: str, period: str, *, ok: bool, detail: str) -> None:
