@@ -172,7 +172,8 @@ class Runner:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         ended = self._wait_idle(daemon.stop_seconds)
-        if ended != "idle":
+        cancelled = ended != "idle"
+        if cancelled:
             reason = (
                 "a second signal" if ended == "forced" else f"the {daemon.stop_seconds:g} s deadline passed"
             )
@@ -185,7 +186,7 @@ class Runner:
             released = "its claims released"
         except AggregatorError as exc:
             released = f"its claims not released ({exc}); they expire with their leases"
-        event(logging.INFO, "stop", "stopped, %s", released, outcome="ok" if ended == "idle" else "cancelled")
+        event(logging.INFO, "stop", "stopped, %s", released, outcome="cancelled" if cancelled else "ok")
         if self.live is not None:
             self.live.clear()
         if ended != "idle":  # work that would not end: leave without it
