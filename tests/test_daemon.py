@@ -33,6 +33,16 @@ from tests.fixture_server import FixtureServer, Response
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _loggers_as_they_were() -> Iterator[None]:
+    """The daemon quiets some loggers for its life; a test's daemon must not quiet the next test's."""
+    names = ("aggregator.feeds.poll", "aggregator.articles.pages", "apscheduler", "httpx", "httpcore")
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def serve_blog(server: FixtureServer, name: str, n: int, *, gate: threading.Event | None = None) -> str:
     """A feed of ``n`` entries whose article pages are served too; the feed's URL."""
     items = feedgen.entries(server.url(f"/{name}"), n, seed=len(name))
