@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-# The main job. Until the daemon exists, that is one poll of every feed in
-# feeds.yaml into ./data/aggregator.sqlite3 (or $AGGREGATOR_DATABASE_URL).
+# The main job: the daemon over feeds.yaml and ./data/aggregator.sqlite3 (or
+# $AGGREGATOR_DATABASE_URL), polling what is due every 30 s; Ctrl-C stops it cleanly.
 run: setup
 	$(BIN)/aggregator db upgrade
-	$(BIN)/aggregator poll --all
+	$(BIN)/aggregator run
 
 lint: setup
 	$(BIN)/ruff check .

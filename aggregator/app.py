@@ -27,6 +27,7 @@ from aggregator import __version__
 from aggregator.config.settings import Settings
 from aggregator.configuration import Configuration
 from aggregator.errors import ConfigError
+from aggregator.stopping import Stopping
 from aggregator.store import db
 from aggregator.taxonomy import Taxonomy
 from aggregator.types import Instance, SyncReport
@@ -62,6 +63,8 @@ class App:
     transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None
     taxonomy: Taxonomy = field(init=False)
     """The digest's sections as frozen values (what the layers below read)."""
+    stopping: Stopping = field(default_factory=Stopping, init=False)
+    """The daemon's request to stop, which every poll and extraction of this App honours."""
     _writer_engine: sa.Engine = field(init=False, repr=False)
     _parse_pool: ParsePool | None = field(default=None, init=False, repr=False)
     _extraction_pool: WorkerPool | None = field(default=None, init=False, repr=False)
@@ -86,6 +89,21 @@ class App:
         """A unit of work that writes; committed when the block ends without error, else nothing of it."""
         with db.storage_errors(self.engine), self._writer_engine.begin() as s:
             yield s
+
+    def reconfigure(self, config: Configuration) -> None:
+        """Take a reloaded feeds.yaml (the daemon's SIGHUP): its feeds, sections and fetch limits.
+
+        Polls that start afterwards use it; the caller syncs the feeds table
+        (:meth:`sync_feeds`) and runs this between polls, never during one.
+        """
+        cap_changed = config.fetch.max_body_bytes != self.config.fetch.max_body_bytes
+        self.config = config
+        self.taxonomy = config.taxonomy
+        self.__dict__.pop("fetch_settings", None)  # made again from the new limits on first use
+        parse = self._parse_pool
+        if parse is not None and cap_changed:
+            self._parse_pool = None  # its documents are read with the old body cap
+            parse.close()
 
     @cached_property
     def fetch_settings(self) -> FetchSettings:
@@ -138,7 +156,7 @@ class App:
 
     @property
     def instance_id(self) -> str:
-        return this_instance().id
+        return self.instance.id
 
     def parse_pool(self, feeds: int) -> ParsePool:
         """The parse pool, fit for a poll of ``feeds`` feeds: made on first use, kept for later polls.

@@ -28,9 +28,9 @@ T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 NEXT_WEEKLY = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
 SUMMARY = {
     "tick": {"polled": 2, "new": 3, "failing": 1},
-    "jobs": {
+    "next_runs": {
         "weekly_email": NEXT_WEEKLY.isoformat(),
-        "monthly_digest": "2027-01-01T00:00:00+00:00",
+        "monthly_draft": "2027-01-01T00:00:00+00:00",
         "housekeeping": "not a date",  # another version's summary: no next run, no error
     },
 }
@@ -78,7 +78,11 @@ def test_status_shows_daemons_feeds_and_the_jobs_last_and_next_runs(service: Ser
     app = service.app
     beat(app, "replica-a", 7, T0 - timedelta(seconds=30), SUMMARY)
     beat(
-        app, "replica-b", 9, T0 - timedelta(hours=3), {"jobs": {"weekly_email": "2026-12-08T00:00:00+00:00"}}
+        app,
+        "replica-b",
+        9,
+        T0 - timedelta(hours=3),
+        {"next_runs": {"weekly_email": "2026-12-08T00:00:00+00:00"}},
     )
     record_run(app, "weekly_email", "2026-W49", ok=True, detail="sent 3")
     record_run(app, "housekeeping", "2026-12-07", ok=False, detail="analyze failed")
@@ -98,8 +102,8 @@ def test_status_shows_daemons_feeds_and_the_jobs_last_and_next_runs(service: Ser
     weekly = by_job["weekly_email"]
     assert weekly.last is not None and (weekly.last.period, weekly.last.outcome) == ("2026-W49", "ok")
     assert weekly.next_run == NEXT_WEEKLY  # the running daemon's, not the stale one's
-    assert by_job["monthly_digest"].last is None
-    assert by_job["monthly_digest"].next_run == datetime(2027, 1, 1, tzinfo=UTC)
+    assert by_job["monthly_draft"].last is None
+    assert by_job["monthly_draft"].next_run == datetime(2027, 1, 1, tzinfo=UTC)
     housekeeping = by_job["housekeeping"]
     assert housekeeping.last is not None and housekeeping.last.outcome == "failed"
     assert housekeeping.next_run is None

@@ -46,8 +46,9 @@ from aggregator.errors import (
     HTTPStatusError,
     StorageError,
 )
-from aggregator.feeds.poll import PollJob, PollTools, poll
+from aggregator.feeds.poll import PollJob, PollTools, poll, stop_events
 from aggregator.net.fetch import Fetcher
+from aggregator.stopping import Stopping
 from aggregator.store import articles as store
 from aggregator.types import (
     Article,
@@ -93,6 +94,9 @@ class ExtractTools:
     """Long-lived: the run starts its workers when there is work, and never closes it."""
     in_flight: int
     """Pages fetched or extracted at once."""
+    stop: Stopping | None = None
+    """The daemon's request to stop: once made, no page is started; once cancelled, pages in
+    flight are abandoned (their candidates stay pending for the next run)."""
 
 
 class Extractor:
@@ -258,57 +262,89 @@ async def extract_pending(
     new one starts as soon as one ends, so the workers never wait for the
     slowest page of a batch) and a writer stores finished articles in batches
     beside it. ``more`` is set whenever new candidates were stored; the run
-    ends once ``done`` is set and nothing is pending.
+    ends once ``done`` is set and nothing is pending. When the daemon stops
+    (``tools.stop``), no page is started; when it cancels, pages in flight are
+    abandoned; what finished is stored either way.
     """
     started = time.perf_counter()
-    pool = tools.pool
     results: list[Article] = []
-    slots = asyncio.Semaphore(tools.in_flight)
     finished: asyncio.Queue[Article | None] = asyncio.Queue()
     failed = asyncio.Event()  # set by the writer when the database failed: no more pages are taken
     writer = asyncio.create_task(_write_loop(tools, finished, results, failed))
     running: set[asyncio.Task[None]] = set()
-    try:
-        async with fetching as shared:
-            extractor = Extractor(shared, pool)
-
-            async def one(job: ExtractJob, now: datetime) -> None:
-                try:
-                    await finished.put(await extractor.run(job, now))
-                finally:
-                    slots.release()
-
-            last_id = 0
-            while not failed.is_set():
-                now = tools.clock()
-                if more is not None:
-                    more.clear()
-                with tools.read() as s:
-                    jobs = store.pending_jobs(
-                        s, now=now, limit=BATCH, ids=ids, retry_failed=retry_failed, after_id=last_id
-                    )
-                if not jobs:
-                    if more is None or done is None or (done.is_set() and not more.is_set()):
-                        break
-                    await _wait_any(more, done, failed)
-                    continue
-                last_id = jobs[-1].candidate_id
-                pool.start()  # the workers boot while the first pages are fetched
-                for job in jobs:
-                    await slots.acquire()
-                    if failed.is_set():
-                        slots.release()
-                        break
-                    task = asyncio.create_task(one(job, now))
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-            await _all_unless(running, failed)
-    finally:
-        for task in running:
-            task.cancel()
-        await finished.put(None)
-        await writer
+    with stop_events(tools.stop) as (stopping, cancelled):
+        flow = _Flow(finished, failed, stopping, cancelled, asyncio.Semaphore(tools.in_flight), running)
+        try:
+            async with fetching as shared:
+                await _take_pages(tools, Extractor(shared, tools.pool), flow, ids, retry_failed, more, done)
+        finally:
+            for task in running:
+                task.cancel()
+            await finished.put(None)
+            await writer
     return ExtractReport(tuple(results), time.perf_counter() - started)
+
+
+@dataclass(frozen=True, slots=True)
+class _Flow:
+    """What an extraction run's parts share: finished articles, the reasons to stop, the pages in flight."""
+
+    finished: asyncio.Queue[Article | None]
+    failed: asyncio.Event
+    """Set by the writer when the database failed."""
+    stopping: asyncio.Event
+    cancelled: asyncio.Event
+    slots: asyncio.Semaphore
+    running: set[asyncio.Task[None]]
+
+    def halted(self) -> bool:
+        """No page is to be started: the database failed, or the daemon is stopping."""
+        return self.failed.is_set() or self.stopping.is_set()
+
+
+async def _take_pages(
+    tools: ExtractTools,
+    extractor: Extractor,
+    flow: _Flow,
+    ids: Sequence[int] | None,
+    retry_failed: bool,
+    more: asyncio.Event | None,
+    done: asyncio.Event | None,
+) -> None:
+    """Start the pending pages, a bounded number at once, until none is left (or the run halts),
+    then wait for those in flight (unless the database failed or the daemon cancelled them)."""
+
+    async def one(job: ExtractJob, now: datetime) -> None:
+        try:
+            await flow.finished.put(await extractor.run(job, now))
+        finally:
+            flow.slots.release()
+
+    last_id = 0
+    while not flow.halted():
+        now = tools.clock()
+        if more is not None:
+            more.clear()
+        with tools.read() as s:
+            jobs = store.pending_jobs(
+                s, now=now, limit=BATCH, ids=ids, retry_failed=retry_failed, after_id=last_id
+            )
+        if not jobs:
+            if more is None or done is None or (done.is_set() and not more.is_set()):
+                break
+            await _wait_any(more, done, flow.failed, flow.stopping)
+            continue
+        last_id = jobs[-1].candidate_id
+        tools.pool.start()  # the workers boot while the first pages are fetched
+        for job in jobs:
+            await flow.slots.acquire()
+            if flow.halted():
+                flow.slots.release()
+                break
+            task = asyncio.create_task(one(job, now))
+            flow.running.add(task)
+            task.add_done_callback(flow.running.discard)
+    await _all_unless(flow.running, flow.failed, flow.cancelled)
 
 
 async def _write_loop(
@@ -364,12 +400,12 @@ async def _write_loop(
         ) from error
 
 
-async def _all_unless(tasks: set[asyncio.Task[None]], stop: asyncio.Event) -> None:
-    """Wait until every task has ended (raising the first one's error, as gather does) or ``stop`` is set."""
-    waiter = asyncio.ensure_future(stop.wait())
+async def _all_unless(tasks: set[asyncio.Task[None]], *stops: asyncio.Event) -> None:
+    """Wait until every task has ended (raising the first one's error, as gather does) or a stop is set."""
+    waiter = asyncio.ensure_future(_wait_any(*stops))
     try:
         pending: set[asyncio.Future[Any]] = set(tasks)
-        while pending and not stop.is_set():
+        while pending and not any(stop.is_set() for stop in stops):
             ended, pending = await asyncio.wait(pending | {waiter}, return_when=asyncio.FIRST_COMPLETED)
             pending.discard(waiter)
             for task in ended - {waiter}:
@@ -397,6 +433,8 @@ async def poll_and_extract(
     tools: PollTools,
     extract_tools: ExtractTools,
     fetching: AbstractAsyncContextManager[Fetcher],
+    *,
+    on_result: Callable[[FeedUpdateResult], None] | None = None,
 ) -> tuple[PollReport, ExtractReport]:
     """A poll cycle with extraction beside it: pages are extracted while feeds are still polled.
 
@@ -408,16 +446,18 @@ async def poll_and_extract(
     """
     more, done = asyncio.Event(), asyncio.Event()
 
-    def on_result(result: FeedUpdateResult) -> None:
+    def stored(result: FeedUpdateResult) -> None:
         if result.new:
             more.set()
+        if on_result is not None:
+            on_result(result)
 
     async with fetching as fetcher:
         shared = contextlib.nullcontext(fetcher)
         extraction = asyncio.create_task(extract_pending(extract_tools, shared, more=more, done=done))
         try:
             poll_tools = replace(tools, fetching=lambda: contextlib.nullcontext(fetcher))
-            report = await poll(job, poll_tools, on_result=on_result)
+            report = await poll(job, poll_tools, on_result=stored)
         except BaseException:
             # The poll failed (its database, most likely): stop the extraction
             # too, and let it store what it finished, before the error goes up.

@@ -126,11 +126,12 @@ def _root(
 
 
 #: The command modules in the order ``--help`` lists them; the first four are groups of commands.
-MODULES = ("db", "feeds", "candidates", "digest", "poll", "articles", "triage", "queue", "tui", "ops")
+MODULES = ("db", "feeds", "candidates", "digest", "run", "poll", "articles", "triage", "queue", "tui", "ops")
 _GROUPS = ("db", "feeds", "candidates", "digest")
 #: The module of each command (``triage`` is the screen's command, in ``tui``).
 COMMANDS = {
     **{name: name for name in _GROUPS},
+    "run": "run",
     "poll": "poll",
     "extract": "articles",
     "show": "articles",

@@ -109,10 +109,10 @@ def _age(found: ServiceStatus, moment: datetime) -> str:
 
 
 def tick_text(summary: Mapping[str, Any]) -> str:
-    """A daemon's summary but its jobs, as ``polled 12, new 3``: what its last tick did."""
+    """A daemon's summary but its next runs and gauges, as ``polled 12, new 3``: what its last tick did."""
     parts = []
     for key, value in summary.items():
-        if key == "jobs":
+        if key in ("next_runs", "gauges"):
             continue
         inner = value if isinstance(value, Mapping) else {key: value}
         parts += [f"{k} {v}" for k, v in inner.items() if isinstance(v, str | int | float) and v is not True]

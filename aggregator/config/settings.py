@@ -168,6 +168,11 @@ class Settings:
     workers: int | None = None
     """AGGREGATOR_WORKERS: worker processes for parsing feeds and extracting pages (0: parse in the
     polling process, one extraction worker); unset: the CPUs the process may use (:meth:`worker_count`)."""
+    # -- the daemon (`aggregator run`) --
+    tick_seconds: float = 30.0
+    """AGGREGATOR_TICK_SECONDS: how often the daemon polls the feeds that are due."""
+    stop_seconds: float = 30.0
+    """AGGREGATOR_STOP_SECONDS: how long work in flight may go on after SIGTERM or Ctrl-C (then cancelled)."""
 
     def __init__(self, *, environ: Mapping[str, str] | None = None, **overrides: Any) -> None:
         source = os.environ if environ is None else environ
@@ -229,6 +234,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "smtp_starttls": _boolean,
     "curator": _optional_text,
     "workers": _between(_whole_number, low=0, high=1024),
+    "tick_seconds": _between(_number, low=1, high=86400),
+    "stop_seconds": _between(_number, low=0, high=3600),
 }
 
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -35,6 +35,7 @@ from aggregator.errors import ParseError, StorageError
 from aggregator.feeds.parse import parse_feed
 from aggregator.feeds.update import Policy, Polled, fetch_and_parse, settle
 from aggregator.net.fetch import Fetcher
+from aggregator.stopping import Stopping
 from aggregator.store import claims, polls
 from aggregator.types import FeedState, FeedUpdateResult, Instance, ParsedFeed, PollReport
 from aggregator.workers import JobCrashed, JobTimeout, WorkerPool
@@ -75,6 +76,33 @@ class PollTools:
     """A parse pool fit for this many feeds (long-lived: the poll never closes it)."""
     jitter: Callable[[], float]
     """A number in [0, 1) per feed, to spread next poll times."""
+    stop: Stopping | None = None
+    """The daemon's request to stop: once made, nothing is claimed; once cancelled, fetches in
+    flight are abandoned (their feeds keep their claims until the daemon releases them)."""
+
+
+@contextmanager
+def stop_events(stop: Stopping | None) -> Iterator[tuple[asyncio.Event, asyncio.Event]]:
+    """``stop``'s two steps as events of the running loop: (stopping, cancelled)."""
+    stopping, cancelled = asyncio.Event(), asyncio.Event()
+    if stop is None:
+        yield stopping, cancelled
+        return
+    loop = asyncio.get_running_loop()
+
+    def setter(event: asyncio.Event) -> Callable[[], None]:
+        def set_soon() -> None:
+            with suppress(RuntimeError):  # the loop has closed: its work is over anyway
+                loop.call_soon_threadsafe(event.set)
+
+        return set_soon
+
+    forget = [stop.when("stop", setter(stopping)), stop.when("cancel", setter(cancelled))]
+    try:
+        yield stopping, cancelled
+    finally:
+        for undo in forget:
+            undo()
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
@@ -110,6 +138,8 @@ async def poll(
     """The poll cycle: claim, fetch and parse concurrently, store in batches; a result per feed claimed."""
     started = time.perf_counter()
     now = job.now
+    if tools.stop is not None and tools.stop.stopping:
+        return PollReport((), 0.0)  # the daemon is stopping: claim nothing
     with tools.write() as s:
         claims.heartbeat(s, job.instance, now)
         claimed = claims.claim_feeds(
@@ -121,6 +151,25 @@ async def poll(
     results: list[FeedUpdateResult] = []
     queue: asyncio.Queue[Polled | None] = asyncio.Queue()
     writer = asyncio.create_task(_write_loop(job, tools, queue, results, on_result))
+    with stop_events(tools.stop) as (_, cancelled):
+        await _fetch_all(job, tools, claimed, pool, queue, writer, cancelled, results)
+    return PollReport(tuple(results), time.perf_counter() - started)
+
+
+async def _fetch_all(
+    job: PollJob,
+    tools: PollTools,
+    claimed: list[FeedState],
+    pool: ParsePool,
+    queue: asyncio.Queue[Polled | None],
+    writer: asyncio.Task[None],
+    cancelled: asyncio.Event,
+    results: list[FeedUpdateResult],
+) -> None:
+    """Fetch and parse every claimed feed into ``queue``; stop early when the writer failed or the
+    daemon's deadline passed (``cancelled``), storing what was fetched either way."""
+    now = job.now
+    cancel = asyncio.ensure_future(cancelled.wait())
     async with tools.fetching() as fetcher:
 
         async def one(feed: FeedState) -> None:
@@ -130,14 +179,16 @@ async def poll(
         try:
             # The writer ends before the fetches only when the database
             # failed: then the rest would be fetched for nothing.
-            await asyncio.wait([fetches, writer], return_when=asyncio.FIRST_COMPLETED)
-            if writer.done():
+            await asyncio.wait([fetches, writer, cancel], return_when=asyncio.FIRST_COMPLETED)
+            abandoned = writer.done() or cancel.done()
+            if abandoned:
                 fetches.cancel()
             await asyncio.wait({fetches})
-            if not fetches.cancelled():
+            if not abandoned:  # (a cancelled gather ends with CancelledError as its exception)
                 fetches.result()  # a bug in a fetch is raised, as ever
         finally:
             fetches.cancel()
+            cancel.cancel()
             await queue.put(None)
             try:
                 await writer
@@ -146,7 +197,11 @@ async def poll(
                     f"polling stopped after storing {len(results)} of {len(claimed)} feeds (the rest "
                     f"are polled again on the next run): {exc}"
                 ) from exc
-    return PollReport(tuple(results), time.perf_counter() - started)
+    if cancelled.is_set() and len(results) < len(claimed):
+        log.warning(
+            "stopped polling at the deadline: %d of %d feeds not polled (polled again on the next run)",
+            len(claimed) - len(results), len(claimed),
+        )  # fmt: skip
 
 
 def parse_workers_for(feeds: int, most: int) -> int:

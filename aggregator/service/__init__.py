@@ -17,6 +17,7 @@ runs::
     service.triage     decisions, undo, the decision log            (service/triage.py)
     service.digests    issues: list, show, render, publish, lint, move, import (service/digests.py)
     service.ops        operators' views: gauges, health, status         (service/ops.py)
+    service.daemon     `aggregator run`: tick, heartbeat, jobs, reload, stop (service/daemon.py)
 
 This module imports nothing heavy: a front end can import it for its types.
 """
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from aggregator.app import App
     from aggregator.service.articles import Articles
+    from aggregator.service.daemon import Daemon
     from aggregator.service.digests import Digests
     from aggregator.service.feeds import Feeds
     from aggregator.service.ops import Ops
@@ -90,6 +92,12 @@ class Service:
         from aggregator.service.ops import Ops
 
         return Ops(self.app)
+
+    @cached_property
+    def daemon(self) -> Daemon:
+        from aggregator.service.daemon import Daemon
+
+        return Daemon(self.app)
 
     def close(self) -> None:
         self.app.close()

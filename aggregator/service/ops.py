@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregator.ops_types import Health, JobStatus, ServiceStatus
+from aggregator.service.daemon import HOUSEKEEPING, MONTHLY_DRAFT, WEEKLY_EMAIL
 from aggregator.service.part import Part
 from aggregator.types import FeedState, Gauges, JobRun, Replica
 
@@ -34,7 +35,7 @@ __all__ = ["HEARTBEAT_MAX_AGE", "JOBS", "Ops", "check_health"]
 #: How old the heartbeat of a daemon that is alive may be: three heartbeats' worth, about.
 HEARTBEAT_MAX_AGE = timedelta(minutes=2)
 #: The daemon's scheduled jobs, in the order ``status`` lists them (others it finds follow).
-JOBS = ("weekly_email", "monthly_digest", "housekeeping")
+JOBS = (WEEKLY_EMAIL, MONTHLY_DRAFT, HOUSEKEEPING)
 #: Seconds ``health`` waits for a lock or a connection: a check must answer before Docker's timeout.
 HEALTH_DATABASE_TIMEOUT = 10.0
 #: Failing feeds ``status`` names.
@@ -98,18 +99,18 @@ def _gauges(feeds: Sequence[FeedState], *, now: datetime, due: int, pending: int
 
 
 def job_statuses(runs: Sequence[JobRun], summary: Mapping[str, Any]) -> tuple[JobStatus, ...]:
-    """Each job's last run and its next run from a daemon's ``summary["jobs"]`` (job → ISO 8601).
+    """Each job's last run and its next run from a daemon's ``summary["next_runs"]`` (job → ISO 8601).
 
     The summary is another process's JSON: a value that is no date is no next run, never an error.
     """
-    written = summary.get("jobs")
+    written = summary.get("next_runs")
     next_runs = {
         str(job): _instant(value)
         for job, value in (written.items() if isinstance(written, Mapping) else ())
         if _instant(value) is not None
     }
     last = {run.job: run for run in runs}
-    names = [*JOBS, *sorted((set(last) | set(next_runs)) - set(JOBS))]
+    names = [*JOBS, *sorted(set(last) - set(JOBS))]  # the tick and heartbeat are no jobs
     return tuple(JobStatus(name, last.get(name), next_runs.get(name)) for name in names)
 
 

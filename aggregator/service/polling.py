@@ -36,19 +36,31 @@ class Polling(Part):
         return self.app.config.unknown_feeds(names)
 
     def poll(
-        self, *, names: Sequence[str] | None = None, due_only: bool = True, extract: bool = True
+        self,
+        *,
+        names: Sequence[str] | None = None,
+        due_only: bool = True,
+        extract: bool = True,
+        on_result: Callable[[FeedUpdateResult], None] | None = None,
     ) -> PollRun:
         """Claim and poll feeds (the due ones, all with ``due_only=False``, or ``names``), with
-        extraction beside it unless ``extract`` is false; when nothing was claimed, say why."""
+        extraction beside it unless ``extract`` is false; when nothing was claimed, say why.
+
+        ``on_result`` hears of each feed as it is stored (the daemon logs it). The poll
+        honours ``app.stopping``: nothing is claimed once the daemon stops, and work in
+        flight is abandoned once it cancels.
+        """
         from aggregator.feeds.poll import run_async
         from aggregator.store import claims
 
         now = self.app.clock()
         extracted = None
         if extract:
-            report, extracted = run_async(poll_and_extract(self.app, names=names, due_only=due_only, now=now))
+            report, extracted = run_async(
+                poll_and_extract(self.app, names=names, due_only=due_only, now=now, on_result=on_result)
+            )
         else:
-            report = run_async(_poll(self.app, names=names, due_only=due_only, now=now))
+            report = run_async(_poll(self.app, names=names, due_only=due_only, now=now, on_result=on_result))
         if report.results:
             return PollRun(report, extracted)
         with self.app.read() as s:
@@ -100,13 +112,18 @@ async def _poll(
 
 
 async def poll_and_extract(
-    app: App, *, names: Sequence[str] | None = None, due_only: bool = True, now: datetime | None = None
+    app: App,
+    *,
+    names: Sequence[str] | None = None,
+    due_only: bool = True,
+    now: datetime | None = None,
+    on_result: Callable[[FeedUpdateResult], None] | None = None,
 ) -> tuple[PollReport, ExtractReport]:
     """A poll with extraction beside it, sharing one fetcher (``articles.pages.poll_and_extract``)."""
     from aggregator.articles.pages import poll_and_extract as run_both
 
     job, tools = _poll_setup(app, names=names, due_only=due_only, now=now)
-    return await run_both(job, tools, _extract_tools(app, None), app.fetcher())
+    return await run_both(job, tools, _extract_tools(app, None), app.fetcher(), on_result=on_result)
 
 
 async def extract_pending(
@@ -139,7 +156,11 @@ def _poll_setup(
         due_only=due_only,
     )
     tools = PollTools(
-        write=app.write, fetching=app.fetching, parse_pool=app.parse_pool, jitter=app.rng.random
+        write=app.write,
+        fetching=app.fetching,
+        parse_pool=app.parse_pool,
+        jitter=app.rng.random,
+        stop=app.stopping,
     )
     return job, tools
 
@@ -153,4 +174,5 @@ def _extract_tools(app: App, pool: WorkerPool | None) -> ExtractTools:
         clock=app.clock,
         pool=pool if pool is not None else app.extraction_pool(),
         in_flight=max(4, 4 * app.parse_workers),
+        stop=app.stopping,
     )
