@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aggregator.app import make_app
 from aggregator.config import Settings, load_config
 from aggregator.service import Service
+from aggregator.types import PollRun
 from benchmarks import processes
 from tests import feedgen
 
@@ -237,9 +238,11 @@ def main() -> None:
     print_table(args, url, workers_used, rows)
 
 
-def tick(service: Service):  # type: ignore[no-untyped-def]
-    """One tick of the daemon: claim the due feeds, poll them, extract pages beside it."""
-    return service.polling.poll()
+def tick(service: Service) -> PollRun:
+    """One tick of ``aggregator run``: claim the due feeds, poll them, extract pages beside it."""
+    run = service.daemon.tick()
+    assert run is not None  # None only once the daemon has been asked to stop
+    return run
 
 
 class _Clock:
