@@ -55,6 +55,19 @@ def test_auto_interval_is_half_the_mean_gap_clamped(published_last_week: int, ex
     assert schedule.auto_interval(published_last_week) == expected
 
 
+def test_a_feed_whose_entries_reach_back_less_than_a_week_is_counted_over_their_span() -> None:
+    """The last 20 entries of an hourly feed span 20 hours: 20 a day, not 20 a week."""
+    assert schedule.covered(T0, None) == timedelta(days=7)
+    assert schedule.covered(T0, T0 - timedelta(days=30)) == timedelta(days=7)
+    assert schedule.covered(T0, T0 - timedelta(hours=20)) == timedelta(days=1)  # at least a day
+    assert schedule.covered(T0, T0 - timedelta(days=2)) == timedelta(days=2)
+    assert schedule.auto_interval(20, timedelta(days=1)) == timedelta(minutes=36)
+    assert schedule.auto_interval(1, schedule.covered(T0, T0 - HOUR)) == timedelta(
+        hours=12
+    )  # one post: not hourly
+    assert schedule.auto_interval(20, timedelta(days=7)) == timedelta(hours=4, minutes=12)
+
+
 def test_a_fixed_interval_ignores_how_often_the_feed_publishes() -> None:
     for count in (0, 1, 168):
         assert schedule.poll_interval(HOUR, auto=False, published_last_week=count, hint=None) == HOUR
@@ -184,7 +197,9 @@ def hourly(n: int, *, ttl: timedelta | None = None) -> ParsedFeed:
 
 
 def settled(polled: Polled, *, stored: int = 0, jitter: float = 0.0) -> State:
-    new_state, _, _ = settle(polled, {}, now=T0, jitter=jitter, policy=Policy(), published_last_week=stored)
+    """``stored`` entries in the last week, the oldest of them a month old (a feed with a long history)."""
+    history = (stored, T0 - timedelta(days=30))
+    new_state, _, _ = settle(polled, {}, now=T0, jitter=jitter, policy=Policy(), history=history)
     return new_state
 
 
@@ -195,6 +210,11 @@ def test_settle_counts_this_polls_new_entries_with_the_stored_ones() -> None:
     assert later.poll_interval == timedelta(minutes=30)
     assert later.next_poll_at is not None  # half an hour on, spread over 3 min
     assert T0 + later.poll_interval <= later.next_poll_at < T0 + later.poll_interval + timedelta(minutes=3)
+
+
+def test_settle_a_first_poll_counts_a_short_document_over_the_day_it_spans() -> None:
+    new_state, _, _ = settle(Polled(state(), fetched(), hourly(20)), {}, now=T0, jitter=0.0, policy=Policy())
+    assert new_state.poll_interval == timedelta(minutes=36)  # 20 entries over 19 h: 20 a day, not a week
 
 
 def test_settle_entries_older_than_a_week_do_not_count() -> None:
@@ -299,8 +319,8 @@ def rows(app: App) -> dict[str, State]:
 
 
 def test_auto_adapts_to_hourly_weekly_and_silent_feeds_and_hints_lengthen(env: Env) -> None:
-    env.serve_posts("/hourly.xml", HOUR, 168)
-    env.serve_posts("/daily.xml", timedelta(days=1), 7)
+    env.serve_posts("/hourly.xml", HOUR, 169)  # 168 in the last week, the 169th a week old
+    env.serve_posts("/daily.xml", timedelta(days=1), 8)  # 7 in the last week, the 8th a week old
     env.serve_posts("/weekly.xml", timedelta(days=7), 3)
     env.serve_posts("/silent.xml", None, 5)
     env.serve_posts("/ttl.xml", HOUR, 168, ttl=180)
@@ -326,8 +346,8 @@ def test_auto_adapts_to_hourly_weekly_and_silent_feeds_and_hints_lengthen(env: E
 
 
 def test_fixed_10m_beside_auto_through_real_polls(env: Env) -> None:
-    env.serve_posts("/fixed.xml", timedelta(days=1), 7)
-    env.serve_posts("/auto.xml", timedelta(days=1), 7)
+    env.serve_posts("/fixed.xml", timedelta(days=1), 8)
+    env.serve_posts("/auto.xml", timedelta(days=1), 8)
     app = env.app(
         [("fixed", env.server.url("/fixed.xml"), "10m"), ("auto", env.server.url("/auto.xml"), None)]
     )
@@ -377,7 +397,9 @@ def test_feeds_status_and_list_show_the_interval_in_effect(
 ) -> None:
     now = datetime.now(UTC)
     site = server.base_url
-    items = [replace(e, published=now - i * HOUR) for i, e in enumerate(feedgen.entries(site, 48, words=60))]
+    items = [
+        replace(e, published=now - i * 4 * HOUR) for i, e in enumerate(feedgen.entries(site, 48, words=60))
+    ]
     server.add("/a.xml", feedgen.rss("A", site, items).replace(b"<language>", b"<ttl>60</ttl><language>"))
     server.add("/b.xml", feedgen.rss("B", site, feedgen.entries(f"{site}/b", 2, words=60)))
     text = feedgen.feeds_yaml(
@@ -402,12 +424,12 @@ def test_feeds_status_and_list_show_the_interval_in_effect(
     out = runner.invoke(cli_app, ["feeds", "status"], catch_exceptions=False).output
     lines = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
     assert set(lines) == {"alpha", "beta"}  # one line per feed
-    assert " auto 1h45m " in lines["alpha"] and " 1h " in lines["alpha"]  # 3.5 d / 48, hint 1 h
+    assert " auto 2h " in lines["alpha"] and " 1h " in lines["alpha"]  # 3.5 d / 42 in the week, hint 1 h
     assert " 1h30m " in lines["beta"]
     monkeypatch.setenv("COLUMNS", "80")  # a pipe's width: still one line per feed, cells cut short
     narrow = runner.invoke(cli_app, ["feeds", "status"], catch_exceptions=False).output
     assert [line.split()[0] for line in narrow.splitlines()[2:] if line.strip()] == ["alpha", "beta"]
     status = {f["name"]: f for f in json.loads(runner.invoke(cli_app, ["feeds", "status", "--json"]).output)}
-    assert (status["alpha"]["interval"], status["alpha"]["interval_seconds"]) == ("auto", 6300)
+    assert (status["alpha"]["interval"], status["alpha"]["interval_seconds"]) == ("auto", 7200)
     assert status["alpha"]["hint_seconds"] == 3600
     assert (status["beta"]["interval"], status["beta"]["hint_seconds"]) == ("5400s", None)

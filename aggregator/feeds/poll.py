@@ -34,7 +34,7 @@ from sqlalchemy import Connection
 from aggregator.errors import ParseError, StorageError
 from aggregator.feeds.parse import parse_feed
 from aggregator.feeds.schedule import WINDOW
-from aggregator.feeds.update import Policy, Polled, fetch_and_parse, settle
+from aggregator.feeds.update import NO_HISTORY, Policy, Polled, fetch_and_parse, settle
 from aggregator.net.fetch import Fetcher
 from aggregator.store import claims, polls
 from aggregator.types import FeedState, FeedUpdateResult, Instance, ParsedFeed, PollReport
@@ -268,10 +268,10 @@ def _write_batch(job: PollJob, tools: PollTools, batch: list[Polled]) -> list[Fe
     with tools.write() as s:
         parsed_ids = [p.feed.id for p in batch if p.parsed is not None]
         existing = polls.entry_hashes(s, parsed_ids) if parsed_ids else {}
-        recent = polls.published_since(s, [p.feed.id for p in batch if p.feed.interval_auto], now - WINDOW)
+        history = polls.entry_history(s, [p.feed.id for p in batch if p.feed.interval_auto], now - WINDOW)
         settled = [
             settle(p, existing.get(p.feed.id, {}), now=now, jitter=tools.jitter(), policy=job.policy,
-                   published_last_week=recent.get(p.feed.id, 0))
+                   history=history.get(p.feed.id, NO_HISTORY))
             for p in batch
         ]  # fmt: skip
         polls.save_poll(s, [(state, plan) for state, plan, _ in settled], now)

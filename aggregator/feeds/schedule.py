@@ -2,8 +2,9 @@
 
     interval = max(base, hint)
       base  = feeds.yaml's fixed interval, or with ``interval: auto``
-              3.5 days / entries published in the last 7 days, clamped to [15 min, 24 h]
-              (none in the last week: 24 h)
+              covered / 2 / entries published in the last 7 days, clamped to [15 min, 24 h]
+              (none in the last week: 24 h); covered = how far back the feed's known
+              entries reach, between 1 day and 7 (3.5 days / weekly count for most feeds)
       hint  = the longest wait the publisher asked for (RSS ttl, Cache-Control max-age,
               Expires - Date), capped at 24 h
     next poll = now + interval + spread × ((phase + draw) mod 1)
@@ -15,7 +16,10 @@ feed that posts hourly. Polling twice per expected entry (CommaFeed's mean gap /
 that, and still costs a weekly blog one request a day instead of fixed-hourly's 24. The
 count comes from the store (every entry we hold with a publication date in the last week,
 this poll's new ones included), so a new feed learns its rhythm from its own dates at its
-first poll; entries without dates count as published when first seen.
+first poll. A feed whose document reaches back less than a week (the last 20 entries of an
+hourly feed span a day) has its count taken over the span it shows, at least a day, so it
+is not polled every 4 hours for a week while its history fills in. Entries without dates
+count as published when first seen: a new undated feed starts short and settles within days.
 
 The spread keeps feeds apart: ``phase`` is the feed's own number in [0, 1) (from its name),
 so feeds of one host polled in the same tick fall due at different times even when the
@@ -40,6 +44,7 @@ __all__ = [
     "WINDOW",
     "auto_interval",
     "combine_hints",
+    "covered",
     "next_poll",
     "phase",
     "poll_interval",
@@ -51,6 +56,8 @@ MIN_AUTO = timedelta(minutes=15)
 MAX_AUTO = timedelta(hours=24)
 #: How far back the entries that set an ``auto`` interval are counted.
 WINDOW = timedelta(days=7)
+#: The shortest stretch they are counted over: one post an hour ago is not an hourly feed.
+MIN_COVERED = timedelta(days=1)
 #: Polls per expected entry: the ``auto`` interval is the mean gap between entries divided by this.
 POLLS_PER_ENTRY = 2
 #: The longest publisher hint honoured (a ttl of a year would stop a feed for good).
@@ -61,19 +68,36 @@ SPREAD = 0.1
 MIN_SPREAD = timedelta(minutes=2)
 
 
-def auto_interval(published_last_week: int) -> timedelta:
-    """``interval: auto``'s interval for a feed with this many entries published in the last week."""
+def auto_interval(published_last_week: int, covered: timedelta = WINDOW) -> timedelta:
+    """``interval: auto``'s interval for a feed with this many entries published in the last week.
+
+    ``covered`` is how much of the week the feed's known entries reach back over (see
+    :func:`covered`): a document that lists only its last 20 entries, all from today, says
+    nothing about the rest of the week, so they are counted over the day they span.
+    """
     if published_last_week <= 0:
         return MAX_AUTO
-    interval = WINDOW / (published_last_week * POLLS_PER_ENTRY)
+    interval = min(max(covered, MIN_COVERED), WINDOW) / (published_last_week * POLLS_PER_ENTRY)
     return min(max(interval, MIN_AUTO), MAX_AUTO)
 
 
+def covered(now: datetime, oldest: datetime | None) -> timedelta:
+    """How much of the last week the feed's known entries cover: back to its oldest one, one day to a week."""
+    if oldest is None:
+        return WINDOW
+    return min(max(now - oldest, MIN_COVERED), WINDOW)
+
+
 def poll_interval(
-    configured: timedelta, *, auto: bool, published_last_week: int, hint: timedelta | None
+    configured: timedelta,
+    *,
+    auto: bool,
+    published_last_week: int,
+    hint: timedelta | None,
+    covered: timedelta = WINDOW,
 ) -> timedelta:
     """The interval in effect: the configured one or ``auto``'s, never shorter than the (capped) hint."""
-    base = auto_interval(published_last_week) if auto else configured
+    base = auto_interval(published_last_week, covered) if auto else configured
     if hint is None:
         return base
     return max(base, min(hint, HINT_CAP))

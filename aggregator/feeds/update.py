@@ -26,6 +26,9 @@ from aggregator.types import EntryPlan, FeedState, FeedUpdateResult, Fetched, Ou
 
 ParseFn = Callable[[bytes, str, Mapping[str, str]], Awaitable[ParsedFeed]]
 
+#: The history of a feed with no stored entry: none in the last week, no oldest.
+NO_HISTORY: tuple[int, datetime | None] = (0, None)
+
 
 @dataclass(frozen=True, slots=True)
 class Polled:
@@ -75,14 +78,16 @@ def settle(
     now: datetime,
     jitter: float,
     policy: Policy,
-    published_last_week: int = 0,
+    history: tuple[int, datetime | None] = NO_HISTORY,
 ) -> tuple[FeedState, EntryPlan | None, FeedUpdateResult]:
     """Decide what a poll means for the feed: its next state and the entries to store.
 
-    ``existing`` maps the feed's stored entry keys to content hashes;
-    ``published_last_week`` counts its stored entries published in the last
-    :data:`~aggregator.feeds.schedule.WINDOW` (this poll's new ones are added here).
+    ``existing`` maps the feed's stored entry keys to content hashes; ``history`` is how
+    many of its stored entries were published in the last
+    :data:`~aggregator.feeds.schedule.WINDOW` and the publication date of its oldest
+    (``store.polls.entry_history``; this poll's new entries are added here).
     """
+    published_last_week, oldest = history
     feed = polled.feed
     if polled.error is not None:
         return _settle_error(polled, polled.error, now=now, jitter=jitter, policy=policy)
@@ -93,10 +98,13 @@ def settle(
     if parsed is not None:
         plan = decide.plan_entries(parsed, existing, feed_language=feed.language, now=now)
         published_last_week += sum(1 for r in plan.new if r.published_at > now - schedule.WINDOW)
+        dates = [r.published_at for r in plan.new] + ([oldest] if oldest is not None else [])
+        oldest = min(dates, default=None)
     hint = _hint(feed, fetched, parsed, now)
     interval = schedule.poll_interval(
-        feed.interval, auto=feed.interval_auto, published_last_week=published_last_week, hint=hint
-    )
+        feed.interval, auto=feed.interval_auto, published_last_week=published_last_week, hint=hint,
+        covered=schedule.covered(now, oldest),
+    )  # fmt: skip
     redirect = decide.redirect_decision(
         feed.url, feed.redirect_url, feed.redirect_count, fetched.permanent_redirect,
         policy.adopt_redirect_after,

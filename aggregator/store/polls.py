@@ -33,17 +33,20 @@ def entry_hashes(s: Connection, feed_ids: Sequence[int]) -> dict[int, dict[str, 
     return out
 
 
-def published_since(s: Connection, feed_ids: Sequence[int], since: datetime) -> dict[int, int]:
-    """How many stored entries of each of these feeds were published after ``since`` (0: none)."""
-    out: dict[int, int] = dict.fromkeys(feed_ids, 0)
+def entry_history(s: Connection, feed_ids: Sequence[int], since: datetime) -> dict[int, tuple[int, datetime]]:
+    """Of each of these feeds with stored entries: how many were published after ``since``, and the
+    publication date of its oldest."""
+    out: dict[int, tuple[int, datetime]] = {}
+    c = candidates.c
+    recent = sa.func.coalesce(sa.func.sum(sa.case((c.published_at > since, 1), else_=0)), 0)
     for chunk in chunks(list(feed_ids)):
         stmt = (
-            sa.select(candidates.c.feed_id, sa.func.count())
-            .where(candidates.c.feed_id.in_(chunk), candidates.c.published_at > since)
-            .group_by(candidates.c.feed_id)
+            sa.select(c.feed_id, recent, sa.func.min(c.published_at))
+            .where(c.feed_id.in_(chunk))
+            .group_by(c.feed_id)
         )
-        for feed_id, count in s.execute(stmt):
-            out[feed_id] = count
+        for feed_id, count, oldest in s.execute(stmt):
+            out[feed_id] = (int(count), oldest)  # MIN() keeps the column's type: aware UTC
     return out
 
 
