@@ -54,3 +54,8 @@ def test_cli_latency_benchmark_runs(tmp_path: Path) -> None:
 def test_extract_speed_benchmark_runs(tmp_path: Path) -> None:
     out = _run(tmp_path, "extract_speed.py", "--copies", "1", "--repeat", "1")
     assert "pages/s" in out
+
+
+def test_freshness_benchmark_runs(tmp_path: Path) -> None:
+    out = _run(tmp_path, "freshness.py", "--feeds", "20", "--days", "1", "--fixed", "6h", "--ports", "2")
+    assert "auto" in out and "fixed 6h" in out and "req/feed/d" in out and "hourly" in out
