@@ -34,7 +34,11 @@ class Feed:
     """A section id (``aws`` or ``aws/mlops``) the suggestion starts from."""
     weight: float = 1.0
     interval: timedelta = timedelta(hours=1)
+    """The fixed interval between polls (feeds.yaml's ``interval: 2h``); unused with ``interval_auto``."""
     enabled: bool = True
+    interval_auto: bool = True
+    """``interval: auto`` (the default): the interval follows how often the feed publishes
+    (:mod:`aggregator.feeds.schedule`); a fixed ``interval`` in feeds.yaml sets this False."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,14 +84,16 @@ class ParsedFeed:
     """A parsed feed document."""
 
     title: str | None
+    #: The site's home page, absolute.
     link: str | None
-    """The site's home page, absolute."""
+    #: e.g. 'rss20', 'atom10', 'rss10', 'json11'.
     format: str
-    """e.g. 'rss20', 'atom10', 'rss10', 'json11'."""
     language: str | None
     entries: tuple[ParsedEntry, ...]
+    #: Set when the document was malformed but entries could still be read.
     warning: str | None = None
-    """Set when the document was malformed but entries could still be read."""
+    #: RSS ``<ttl>``: how long the publisher says the document stays fresh (None: it does not say).
+    ttl: timedelta | None = None
 
 
 # -- feeds and candidates as stored ----------------------------------------
@@ -103,14 +105,15 @@ class FeedState:
 
     id: int
     name: str
+    #: The URL polled now (a consistently seen permanent redirect replaces it).
     url: str
-    """The URL polled now (a consistently seen permanent redirect replaces it)."""
+    #: The URL as written in feeds.yaml.
     config_url: str
-    """The URL as written in feeds.yaml."""
     label: str
     language: str | None
     section_hint: str | None
     weight: float
+    #: feeds.yaml's fixed interval; with ``interval_auto``, only the first error backoff's base.
     interval: timedelta
     enabled: bool
     validators: Validators = field(default_factory=Validators)
@@ -121,17 +124,29 @@ class FeedState:
     last_success_at: datetime | None = None
     last_error_at: datetime | None = None
     last_error: str | None = None
+    #: Set when the last parsed document was malformed but its entries could be read.
     last_warning: str | None = None
-    """Set when the last parsed document was malformed but its entries could be read."""
     error_count: int = 0
     next_poll_at: datetime | None = None
+    #: Set when the feed answered 410 Gone; it is not polled again until re-enabled.
     gone_at: datetime | None = None
-    """Set when the feed answered 410 Gone; it is not polled again until re-enabled."""
+    #: A permanent redirect target seen on recent polls, not yet adopted.
     redirect_url: str | None = None
-    """A permanent redirect target seen on recent polls, not yet adopted."""
+    #: How many consecutive polls saw ``redirect_url``.
     redirect_count: int = 0
-    """How many consecutive polls saw ``redirect_url``."""
     entry_count: int = 0
+    #: feeds.yaml's ``interval: auto``: the interval follows how often the feed publishes.
+    interval_auto: bool = False
+    #: The longest wait the publisher asked for at the last poll (RSS ttl, Cache-Control max-age,
+    #: Expires), capped at a day; None when it asked for none.
+    hint: timedelta | None = None
+    #: The interval the last successful poll chose (``feeds.schedule``); None before it.
+    poll_interval: timedelta | None = None
+
+    @property
+    def interval_in_effect(self) -> timedelta:
+        """The interval the feed is polled at now: the last poll's choice, else the configured one."""
+        return self.poll_interval or self.interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,6 +512,8 @@ class FeedSetting:
     section_hint: str | None
     interval: timedelta
     enabled: bool
+    #: ``interval: auto``: adapted to how often the feed publishes (``interval`` is then unused).
+    interval_auto: bool = False
 
 
 # -- limits the edge checks and the store keeps -------------------------------------------------

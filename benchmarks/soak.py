@@ -200,9 +200,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "feeds.yaml"
         feeds = [(f"feed-{i}", url) for i, url in enumerate(urls)]
-        text = feedgen.feeds_yaml(feeds).replace("read_timeout: 2", "read_timeout: 20")
+        # A fixed hour: every healthy feed is due again each cycle.
+        text = feedgen.feeds_yaml(feeds, interval="1h").replace("read_timeout: 2", "read_timeout: 20")
         text = text.replace("deadline: 5", "deadline: 60")
-        text = text.replace("    label:", "    interval: 1h\n    label:")  # every healthy feed due each cycle
         config_path.write_text(text, encoding="utf-8")
         url = args.database_url or f"sqlite:///{tmp}/soak.sqlite3"
         clock = _Clock(START)

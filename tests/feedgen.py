@@ -129,8 +129,13 @@ def atom(title: str, site: str, items: list[Entry]) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-def feeds_yaml(feeds: list[tuple[str, str]], *, extra: str = "", allow_private: bool = True) -> str:
-    """A minimal valid feeds.yaml for (name, url) pairs, with the seed-000 taxonomy."""
+def feeds_yaml(
+    feeds: list[tuple[str, str]], *, extra: str = "", allow_private: bool = True, interval: str | None = "1h"
+) -> str:
+    """A minimal valid feeds.yaml for (name, url) pairs, with the seed-000 taxonomy.
+
+    Each feed gets ``interval`` (a fixed 1h by default, so tests step a known clock; None: feeds.yaml's
+    default, ``auto``)."""
     lines = [
         "fetch:",
         "  user_agent_contact: https://aggregator.invalid/contact",
@@ -153,4 +158,5 @@ def feeds_yaml(feeds: list[tuple[str, str]], *, extra: str = "", allow_private: 
     lines.append("feeds:")
     for name, url in feeds:
         lines += [f"  - name: {name}", f"    url: {url}", f"    label: {name.title()}"]
+        lines += [f"    interval: {interval}"] if interval else []
     return "\n".join(lines) + "\n" + extra

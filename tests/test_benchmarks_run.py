@@ -59,3 +59,8 @@ def test_extract_speed_benchmark_runs(tmp_path: Path) -> None:
 def test_soak_benchmark_runs(tmp_path: Path) -> None:
     out = _run(tmp_path, "soak.py", "--feeds", "40", "--entries", "2", "--cycles", "5", "--workers", "1")
     assert "peak RSS MB" in out and "warm cycles: CPU median" in out
+
+
+def test_freshness_benchmark_runs(tmp_path: Path) -> None:
+    out = _run(tmp_path, "freshness.py", "--feeds", "20", "--days", "1", "--fixed", "6h", "--ports", "2")
+    assert "auto" in out and "fixed 6h" in out and "req/feed/d" in out and "hourly" in out

@@ -18,6 +18,8 @@ from aggregator.config import (
     parse_config,
     parse_duration,
 )
+from aggregator.config import cache as config_cache
+from aggregator.config.cache import freeze, load_configuration
 from aggregator.errors import AggregatorError, ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,7 +206,7 @@ def test_base_document_is_valid(tmp_path: Path) -> None:
     assert config.feed("scatterlab") == FeedConfig(
         name="scatterlab", url="https://tech.scatterlab.co.kr/rss", label="스캐터랩", language="ko"
     )
-    assert config.feeds[0].interval == timedelta(hours=1)
+    assert config.feeds[0].interval == "auto"  # the default
     assert config.email.recipients == []
 
 
@@ -374,7 +376,7 @@ def test_every_problem_is_reported_at_once_in_line_order(tmp_path: Path) -> None
             "    label: Amazon\n    interval: soon\n",
             19,
             "feeds[0].interval",
-            "not a duration",
+            "not an interval: 'soon' (write auto, or a duration of at least 5m",
         ),
         (
             "    label: Amazon\n",
@@ -527,6 +529,57 @@ def test_interval_accepts_every_duration_form() -> None:
     for value, expected in (("30m", 1800), (600, 600), ("1d", 86400), ("5m", 300)):
         feed = FeedConfig.model_validate({"name": "a", "url": "https://a.example/", "interval": value})
         assert feed.interval == timedelta(seconds=expected)
+
+
+def test_interval_auto_is_the_default_and_is_written_in_any_case() -> None:
+    base = {"name": "a", "url": "https://a.example/"}
+    assert FeedConfig.model_validate(base).interval == "auto"
+    for value in ("auto", "AUTO", " Auto "):
+        assert FeedConfig.model_validate({**base, "interval": value}).interval == "auto"
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("4m", "4m is too short for a poll interval"),
+        (0, "0s is too short for a poll interval"),
+        ("automatic", "not an interval: 'automatic'"),
+        ("hourly", "not an interval: 'hourly'"),
+        (True, "not an interval: True"),
+        (None, "not an interval: None"),
+    ],
+)
+def test_interval_refuses_with_what_to_write(value: object, fragment: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        FeedConfig.model_validate({"name": "a", "url": "https://a.example/", "interval": value})
+    (error,) = caught.value.errors()
+    assert fragment in error["msg"]
+    assert "write auto, or a duration of at least 5m" in error["msg"]
+
+
+def test_frozen_feeds_say_auto_or_their_fixed_interval(tmp_path: Path) -> None:
+    text = plant("    label: Amazon\n", "    label: Amazon\n    interval: 10m\n")
+    path = tmp_path / "feeds.yaml"
+    path.write_text(text, encoding="utf-8")
+    frozen = freeze(load_config(path))
+    fixed, auto = frozen.feeds[0], frozen.feeds[1]
+    assert (fixed.interval, fixed.interval_auto) == (timedelta(minutes=10), False)
+    assert (auto.interval, auto.interval_auto) == (timedelta(hours=1), True)
+
+
+def test_a_cache_from_before_interval_auto_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache key names the layout of the frozen values: a bump makes every old entry a miss."""
+    monkeypatch.setenv("AGGREGATOR_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "feeds.yaml"
+    path.write_text(BASE, encoding="utf-8")
+    first = load_configuration(path)
+    assert load_configuration(path) == first  # read back from the cache
+    monkeypatch.setattr(config_cache, "FORMAT", config_cache.FORMAT - 1)
+    entries = sorted((tmp_path / "cache").glob("feeds-*.pickle"))
+    load_configuration(path)
+    assert len(sorted((tmp_path / "cache").glob("feeds-*.pickle"))) == len(entries) + 1
 
 
 # -- settings from the environment ---------------------------------------------------------------

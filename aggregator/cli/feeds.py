@@ -18,7 +18,7 @@ app = typer.Typer(help="Feeds: list, status, OPML import and export.", no_args_i
 
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
-    """List the feeds in feeds.yaml with their label, language, section hint and interval.
+    """List the feeds in feeds.yaml with their label, language, section hint and interval (or auto).
 
     Example: aggregator feeds list
     """
@@ -28,7 +28,8 @@ def list_(ctx: typer.Context) -> None:
         table.add_column(name, overflow="fold" if name == "url" else "ellipsis")
     for f in feeds_service.feed_settings(config):
         table.add_row(
-            f.name, f.label, f.language or "", f.section_hint or "", _duration(f.interval.total_seconds()),
+            f.name, f.label, f.language or "", f.section_hint or "",
+            "auto" if f.interval_auto else _duration(f.interval.total_seconds()),
             "yes" if f.enabled else "no", f.url,
         )  # fmt: skip
     console().print(table)
@@ -42,7 +43,11 @@ def status(
         False, "--failing", help="Only feeds with a problem: failing, gone or malformed."
     ),
 ) -> None:
-    """Show each feed's polling state: last success, last error, error count, next poll.
+    """Show each feed's polling state: last success, errors, its interval, the publisher's hint, next poll.
+
+    "every" is the interval in effect: "auto 2h" adapts to how often the feed publishes, "1h" is
+    fixed in feeds.yaml; "hint" is the longest wait the publisher asked for (RSS ttl, Cache-Control
+    max-age, Expires), which the interval never undercuts.
 
     Example: aggregator feeds status --failing
     """
@@ -52,16 +57,33 @@ def status(
         typer.echo(json_dumps([_status_dict(f) for f in states], indent=2))
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for name in ("feed", "state", "entries", "last success", "errors", "next poll", "problem"):
-        table.add_column(name, overflow="fold" if name == "problem" else "ellipsis")
+    columns = ("feed", "state", "entries", "last success", "errors", "every", "hint", "next poll", "problem")
+    longest = min(max((len(item.feed.name) for item in states), default=4), 40)
+    for name in columns:  # one line per feed, its name whole: the other cells are cut on a narrow screen
+        wrap = name == "problem"
+        table.add_column(
+            name, overflow="fold" if wrap else "ellipsis", no_wrap=not wrap,
+            min_width=longest if name == "feed" else None,
+        )  # fmt: skip
     for item in states:
         f, health = item.feed, item.health
         style = {"ok": "green", "failing": "red", "gone": "red", "disabled": "dim"}.get(health, "yellow")
         table.add_row(
             f.name, styled(health, style), str(f.entry_count), when(f.last_success_at),
-            str(f.error_count), when(f.next_poll_at), _problem(f),
+            str(f.error_count), _every(f), _hint(f), when(f.next_poll_at), _problem(f),
         )  # fmt: skip
     console().print(table)
+
+
+def _every(f: FeedState) -> str:
+    """The interval in effect: ``auto 2h`` (``auto`` before its first poll) or the fixed ``1h``."""
+    if not f.interval_auto:
+        return _duration(f.interval_in_effect.total_seconds())
+    return f"auto {_duration(f.poll_interval.total_seconds())}" if f.poll_interval else "auto"
+
+
+def _hint(f: FeedState) -> str:
+    return _duration(f.hint.total_seconds()) if f.hint else ""
 
 
 def _problem(f: FeedState) -> str:
@@ -86,6 +108,9 @@ def _status_dict(status: FeedStatus) -> dict[str, object]:
         "last_warning": f.last_warning,
         "error_count": f.error_count,
         "next_poll_at": iso(f.next_poll_at),
+        "interval": "auto" if f.interval_auto else f"{int(f.interval.total_seconds())}s",
+        "interval_seconds": int(f.interval_in_effect.total_seconds()),
+        "hint_seconds": int(f.hint.total_seconds()) if f.hint else None,
         "gone_at": iso(f.gone_at),
         "pending_redirect": f.redirect_url,
     }
@@ -139,8 +164,11 @@ def export_opml_(
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    """``1h``, ``1h30m``, ``6h27m``, ``2d``: the two largest units (cut, not rounded)."""
+    rest = max(int(seconds), 0)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts[:2]) or "0s"

@@ -21,6 +21,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,14 @@ _SOURCES = (
     "configuration.py",
     "taxonomy.py",
 )
+
+
+#: The layout of the cached values; bumped whenever :mod:`aggregator.configuration` changes shape
+#: (2: ``Feed.interval_auto``), so a cache written by older code is never read as this code's.
+FORMAT = 2
+
+#: What an ``interval: auto`` feed keeps in ``Feed.interval``: the base of its first error backoff.
+DEFAULT_INTERVAL = timedelta(hours=1)
 
 
 def cache_dir() -> Path:
@@ -77,7 +86,17 @@ def freeze(model: FeedsFile) -> Configuration:
         ),
         taxonomy=model.taxonomy(),
         feeds=tuple(
-            Feed(f.name, f.url, f.label, f.language, f.section_hint, f.weight, f.interval, f.enabled)
+            Feed(
+                f.name,
+                f.url,
+                f.label,
+                f.language,
+                f.section_hint,
+                f.weight,
+                interval=DEFAULT_INTERVAL if f.interval == "auto" else f.interval,
+                enabled=f.enabled,
+                interval_auto=f.interval == "auto",
+            )
             for f in model.feeds
         ),
         fetch=FetchLimits(
@@ -104,7 +123,7 @@ def freeze(model: FeedsFile) -> Configuration:
 
 
 def _key(data: bytes) -> str:
-    digest = hashlib.sha256(__version__.encode() + b"\0")
+    digest = hashlib.sha256(f"{__version__}\0{FORMAT}\0".encode())
     for name in _SOURCES:
         try:
             info = (_PACKAGE / name).stat()

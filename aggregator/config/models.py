@@ -106,6 +106,26 @@ def _show_duration(value: timedelta) -> str:
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
+#: The shortest fixed interval a feed may be polled at.
+MIN_POLL_INTERVAL = timedelta(minutes=5)
+_INTERVAL_HINT = "write auto, or a duration of at least 5m such as 30m, 2h or 1d"
+
+
+def _interval(value: object) -> timedelta | Literal["auto"]:
+    """A feed's ``interval``: ``auto`` (any case), or a duration of at least :data:`MIN_POLL_INTERVAL`."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        result = _duration(value)
+    except ValueError:
+        raise ValueError(f"not an interval: {value!r} ({_INTERVAL_HINT})") from None
+    if result < MIN_POLL_INTERVAL:
+        raise ValueError(f"{_show_duration(result)} is too short for a poll interval ({_INTERVAL_HINT})")
+    return result
+
+
+Interval = Annotated[timedelta | Literal["auto"], PlainValidator(_interval)]
+
 # -- small value checks -------------------------------------------------------
 
 _SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -210,9 +230,8 @@ class FeedConfig(_Strict):
     section_hint: Annotated[str, AfterValidator(_check_section_ref)] | None = None
     """A section id (``aws`` or ``aws/mlops``) the suggestion starts from."""
     weight: float = Field(default=1.0, ge=0)
-    interval: Annotated[Duration, AfterValidator(_at_least(timedelta(minutes=5), "a poll interval"))] = (
-        timedelta(hours=1)
-    )
+    interval: Interval = "auto"
+    """``auto`` (the default: adapted to how often the feed publishes) or a fixed duration of at least 5m."""
     enabled: bool = True
 
 

@@ -1,4 +1,6 @@
-"""Pure policy: which entries are new or changed, when a feed is due next, how long to back off.
+"""Pure policy: which entries are new or changed, how long to back off after an error.
+
+When a feed is due after a success is :mod:`aggregator.feeds.schedule`'s.
 
 Nothing here reads the clock, the network or the database: every function is
 given ``now`` and the values it decides from, and returns values. The entry
@@ -119,14 +121,6 @@ def plan_entries(
     return EntryPlan(tuple(new), tuple(changed), tuple(unchanged))
 
 
-def next_poll_after_success(now: datetime, interval: timedelta, jitter: float) -> datetime:
-    """The next poll: one interval on, spread by up to +10% so feeds do not bunch up.
-
-    ``jitter`` is a number in [0, 1) drawn by the caller.
-    """
-    return now + interval * (1 + 0.1 * _unit(jitter))
-
-
 def error_backoff(interval: timedelta, error_count: int, cap: timedelta, jitter: float) -> timedelta:
     """Exponential backoff with jitter after ``error_count`` consecutive errors (>= 1).
 
@@ -148,7 +142,10 @@ def next_poll_after_error(
     jitter: float,
     retry_after: datetime | None = None,
 ) -> datetime:
-    """The next poll after a failure; a server's Retry-After is always honoured."""
+    """The next poll after a failure; a server's Retry-After is always honoured.
+
+    ``interval`` is the one in effect (the last success's choice, else feeds.yaml's).
+    """
     when = now + error_backoff(interval, error_count, cap, jitter)
     if retry_after is not None and retry_after > when:
         return retry_after

@@ -33,7 +33,8 @@ from sqlalchemy import Connection
 
 from aggregator.errors import ParseError, StorageError
 from aggregator.feeds.parse import parse_feed
-from aggregator.feeds.update import Policy, Polled, fetch_and_parse, settle
+from aggregator.feeds.schedule import WINDOW
+from aggregator.feeds.update import NO_HISTORY, Policy, Polled, fetch_and_parse, settle
 from aggregator.net.fetch import Fetcher
 from aggregator.stopping import Stopping
 from aggregator.store import claims, polls
@@ -322,9 +323,11 @@ def _write_batch(job: PollJob, tools: PollTools, batch: list[Polled]) -> list[Fe
     with tools.write() as s:
         parsed_ids = [p.feed.id for p in batch if p.parsed is not None]
         existing = polls.entry_hashes(s, parsed_ids) if parsed_ids else {}
+        history = polls.entry_history(s, [p.feed.id for p in batch if p.feed.interval_auto], now - WINDOW)
         settled = [
-            settle(p, existing.get(p.feed.id, {}), now=now, jitter=tools.jitter(), policy=job.policy)
+            settle(p, existing.get(p.feed.id, {}), now=now, jitter=tools.jitter(), policy=job.policy,
+                   history=history.get(p.feed.id, NO_HISTORY))
             for p in batch
-        ]
+        ]  # fmt: skip
         polls.save_poll(s, [(state, plan) for state, plan, _ in settled], now)
     return [result for _, _, result in settled]

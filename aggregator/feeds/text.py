@@ -57,7 +57,21 @@ def xml_feed(
         language=language,
         entries=unique_entries(entries, warnings),
         warning="; ".join(warnings) or None,
+        ttl=feed_ttl(_get(feed, "ttl")),
     )
+
+
+#: The longest RSS ttl read as it is; a larger number (a year of minutes, or garbage) is read as this.
+MAX_TTL = timedelta(days=7)
+
+
+def feed_ttl(value: object) -> timedelta | None:
+    """RSS 2.0's ``<ttl>`` (minutes the channel may be cached) as a duration; None when absent or not
+    a positive whole number. Capped at :data:`MAX_TTL`: the scheduler caps it further."""
+    if not isinstance(value, str) or not (text := value.strip()).isascii() or not text.isdigit():
+        return None
+    minutes = int(text[:12])
+    return min(timedelta(minutes=minutes), MAX_TTL) if minutes > 0 else None
 
 
 def feed_title(feed: dict[str, Any]) -> str:

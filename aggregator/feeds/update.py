@@ -1,9 +1,9 @@
 """One feed's update, from its claim to the values the store writes.
 
-    FeedState ──fetch_and_parse──> Polled ──settle(stored hashes)──> FeedState', EntryPlan, result
-                 conditional GET,            pure: new/changed entries, next poll,
-                 body-hash skip,             backoff, redirect adoption, 410
-                 parse (maybe in a worker)
+    FeedState ──fetch_and_parse──> Polled ──settle(stored hashes, ──> FeedState', EntryPlan, result
+                 conditional GET,                   entries of the last week)
+                 body-hash skip,            pure: new/changed entries, next poll (``schedule``:
+                 parse (maybe in a worker)  interval, hints, spread), backoff, redirect adoption, 410
 
 Errors are values: a failed fetch or parse comes back inside ``Polled`` and
 becomes the feed's recorded error, never an exception that stops the poll.
@@ -19,11 +19,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from aggregator.errors import AggregatorError, FetchError, HTTPStatusError, ParseError
-from aggregator.feeds import decide
+from aggregator.feeds import decide, schedule
+from aggregator.net import answers
 from aggregator.net.fetch import Fetcher
 from aggregator.types import EntryPlan, FeedState, FeedUpdateResult, Fetched, Outcome, ParsedFeed
 
 ParseFn = Callable[[bytes, str, Mapping[str, str]], Awaitable[ParsedFeed]]
+
+#: The history of a feed with no stored entry: none in the last week, no oldest.
+NO_HISTORY: tuple[int, datetime | None] = (0, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,16 +78,33 @@ def settle(
     now: datetime,
     jitter: float,
     policy: Policy,
+    history: tuple[int, datetime | None] = NO_HISTORY,
 ) -> tuple[FeedState, EntryPlan | None, FeedUpdateResult]:
     """Decide what a poll means for the feed: its next state and the entries to store.
 
-    ``existing`` maps the feed's stored entry keys to content hashes.
+    ``existing`` maps the feed's stored entry keys to content hashes; ``history`` is how
+    many of its stored entries were published in the last
+    :data:`~aggregator.feeds.schedule.WINDOW` and the publication date of its oldest
+    (``store.polls.entry_history``; this poll's new entries are added here).
     """
+    published_last_week, oldest = history
     feed = polled.feed
     if polled.error is not None:
         return _settle_error(polled, polled.error, now=now, jitter=jitter, policy=policy)
     fetched = polled.fetched
     assert fetched is not None
+    parsed = polled.parsed
+    plan = None
+    if parsed is not None:
+        plan = decide.plan_entries(parsed, existing, feed_language=feed.language, now=now)
+        published_last_week += sum(1 for r in plan.new if r.published_at > now - schedule.WINDOW)
+        dates = [r.published_at for r in plan.new] + ([oldest] if oldest is not None else [])
+        oldest = min(dates, default=None)
+    hint = _hint(feed, fetched, parsed, now)
+    interval = schedule.poll_interval(
+        feed.interval, auto=feed.interval_auto, published_last_week=published_last_week, hint=hint,
+        covered=schedule.covered(now, oldest),
+    )  # fmt: skip
     redirect = decide.redirect_decision(
         feed.url, feed.redirect_url, feed.redirect_count, fetched.permanent_redirect,
         policy.adopt_redirect_after,
@@ -97,16 +118,16 @@ def settle(
         last_polled_at=now,
         last_success_at=now,
         error_count=0,
-        next_poll_at=decide.next_poll_after_success(now, feed.interval, jitter),
+        next_poll_at=schedule.next_poll(now, interval, key=feed.name, draw=jitter),
+        hint=hint,
+        poll_interval=interval,
     )
-    if polled.parsed is None:
+    if parsed is None or plan is None:
         outcome: Outcome = "not_modified" if fetched.not_modified else "unchanged"
         result = FeedUpdateResult(
             feed.name, feed.url, outcome, elapsed=polled.elapsed, next_poll_at=state.next_poll_at
         )
         return state, None, result
-    parsed = polled.parsed
-    plan = decide.plan_entries(parsed, existing, feed_language=feed.language, now=now)
     state = replace(
         state,
         body_hash=polled.body_hash,
@@ -128,6 +149,18 @@ def settle(
     return state, plan, result
 
 
+def _hint(feed: FeedState, fetched: Fetched, parsed: ParsedFeed | None, now: datetime) -> timedelta | None:
+    """The publisher's hint at this poll: the answer's freshness lifetime and the document's ttl.
+
+    An answer without a document (304, or the same bytes) leaves the document's ttl as it
+    was, so the hint kept from the last poll still stands beside the answer's own.
+    """
+    lifetime = answers.freshness_lifetime(fetched.headers, now)
+    if parsed is not None:
+        return schedule.combine_hints((lifetime, parsed.ttl))
+    return schedule.combine_hints((lifetime, feed.hint))
+
+
 def _settle_error(
     polled: Polled, error: AggregatorError, *, now: datetime, jitter: float, policy: Policy
 ) -> tuple[FeedState, None, FeedUpdateResult]:
@@ -145,7 +178,7 @@ def _settle_error(
         return state, None, result
     retry_after = error.retry_after if isinstance(error, HTTPStatusError) else None
     next_poll = decide.next_poll_after_error(
-        now, feed.interval, count, policy.backoff_cap, jitter, retry_after
+        now, feed.interval_in_effect, count, policy.backoff_cap, jitter, retry_after
     )
     # A parse error keeps the old validators and body hash, so the next poll
     # fetches and parses the document again rather than trusting a 304.

@@ -1,9 +1,11 @@
-"""What an HTTP answer means for us, as pure rules: redirect statuses, Retry-After (RFC 9110 10.2.3), and the
+"""What an HTTP answer means for us, as pure rules: redirect statuses, Retry-After (RFC 9110 10.2.3), how long
+the answer stays fresh (Cache-Control max-age, Expires: RFC 9111 4.2.1), and the
 :class:`~aggregator.errors.HTTPStatusError` (with a reason a person can act on) for a status we do not accept.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -11,7 +13,15 @@ from http import HTTPStatus
 
 from aggregator.errors import HTTPStatusError
 
-__all__ = ["GONE_REASON", "PERMANENT", "REDIRECTS", "RETRY_AFTER_CAP", "parse_retry_after", "status_error"]
+__all__ = [
+    "GONE_REASON",
+    "PERMANENT",
+    "REDIRECTS",
+    "RETRY_AFTER_CAP",
+    "freshness_lifetime",
+    "parse_retry_after",
+    "status_error",
+]
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
@@ -40,6 +50,38 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     if when.tzinfo is None:  # "-0000" and asctime dates: HTTP-dates are always UTC
         when = when.replace(tzinfo=UTC)
     return min(max(when, now), now + RETRY_AFTER_CAP)
+
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]+)\"?\s*(?:,|$)", re.IGNORECASE)
+
+
+def freshness_lifetime(headers: Mapping[str, str], now: datetime) -> timedelta | None:
+    """How long the answer says it stays fresh (RFC 9111 4.2.1), or None when it does not say.
+
+    ``Cache-Control: max-age`` wins over ``Expires``, which counts from the answer's ``Date``
+    (else ``now``). ``headers`` are the answer's, names lowercased. A lifetime of zero, an
+    ``Expires`` in the past or that is not a date (``0``, ``-1``), and garbage all give None.
+    The lifetime is as the publisher wrote it: capping it is the scheduler's business.
+    """
+    control = headers.get("cache-control")
+    if control is not None and (match := _MAX_AGE.search(control)):
+        seconds = min(int(match[1]), 10**9)
+        return timedelta(seconds=seconds) if seconds > 0 else None
+    expires = _http_date(headers.get("expires"))
+    if expires is None:
+        return None
+    lifetime = expires - (_http_date(headers.get("date")) or now)
+    return lifetime if lifetime > timedelta(0) else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value or not value.strip():
+        return None
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def status_error(

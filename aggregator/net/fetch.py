@@ -18,8 +18,8 @@ CPU per request scanning its pool and queue (https://github.com/encode/httpx/iss
 Each (host, port) gets its own client with ``per_host`` connections, so requests never queue
 inside httpcore (the per-host semaphore admits no more than the pool holds) and one host's
 keep-alive connections are never evicted to make room for another's. The clients share one
-SSL context, so a client costs little. Article pages get the same, per (host name, checked
-address), kept across fetches (:class:`PageClients`): a new connection per page cost the
+SSL context (one per process), so a client costs little. Article pages get the same, per (host
+name, checked address), kept across fetches (:class:`PageClients`): a new connection per page cost the
 extraction pipeline more CPU than anything else in the polling process.
 
 The parts beside this module: ``settings`` (FetchSettings), ``clients`` (the slots and the
@@ -30,6 +30,7 @@ and ``failures`` (errors a person can act on); this module runs the hops.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -316,7 +317,7 @@ class Fetcher:
             transport = self._transport_factory()
         else:
             if self._ssl_context is None:
-                self._ssl_context = httpx.create_ssl_context()  # loading CAs costs ~10 ms: once
+                self._ssl_context = _default_ssl_context()
             limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
             transport = httpx.AsyncHTTPTransport(verify=self._ssl_context, limits=limits)
         return httpx.AsyncClient(
@@ -326,6 +327,17 @@ class Fetcher:
             trust_env=False,  # no proxy or netrc from the environment: the guard pins addresses
             headers={"User-Agent": self._settings.user_agent},
         )
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """One verifying SSL context per process, shared by every Fetcher and its clients.
+
+    Loading the system's CA certificates costs 10-40 ms of CPU: a daemon that opened a
+    Fetcher per 30-second tick paid it every tick. A context is safe to share between
+    clients and threads once configured, and nothing here configures it after.
+    """
+    return httpx.create_ssl_context()
 
 
 def _url_host(address: IPAddress) -> str:

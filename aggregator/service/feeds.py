@@ -60,6 +60,7 @@ def feed_settings(config: Configuration) -> tuple[FeedSetting, ...]:
             section_hint=f.section_hint,
             interval=f.interval,
             enabled=f.enabled,
+            interval_auto=f.interval_auto,
         )
         for f in config.feeds
     )

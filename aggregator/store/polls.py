@@ -1,4 +1,4 @@
-"""One poll's writes: the stored entry hashes it decides from, and the batch it stores.
+"""One poll's writes: what it decides from (stored entry hashes, entries of the last week), and the batch.
 
 Functions take the caller's session and never commit; values come in as
 ``types`` values (``FeedState``, ``EntryPlan``), decided above the store.
@@ -7,7 +7,7 @@ Functions take the caller's session and never commit; values come in as
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +30,23 @@ def entry_hashes(s: Connection, feed_ids: Sequence[int]) -> dict[int, dict[str, 
         )
         for feed_id, key, digest in s.execute(stmt):
             out[feed_id][key] = digest
+    return out
+
+
+def entry_history(s: Connection, feed_ids: Sequence[int], since: datetime) -> dict[int, tuple[int, datetime]]:
+    """Of each of these feeds with stored entries: how many were published after ``since``, and the
+    publication date of its oldest."""
+    out: dict[int, tuple[int, datetime]] = {}
+    c = candidates.c
+    recent = sa.func.coalesce(sa.func.sum(sa.case((c.published_at > since, 1), else_=0)), 0)
+    for chunk in chunks(list(feed_ids)):
+        stmt = (
+            sa.select(c.feed_id, recent, sa.func.min(c.published_at))
+            .where(c.feed_id.in_(chunk))
+            .group_by(c.feed_id)
+        )
+        for feed_id, count, oldest in s.execute(stmt):
+            out[feed_id] = (int(count), oldest)  # MIN() keeps the column's type: aware UTC
     return out
 
 
@@ -72,7 +89,7 @@ def save_poll(s: Connection, updates: Sequence[tuple[FeedState, EntryPlan | None
 _POLL_STATE_COLUMNS = (
     "url", "etag", "last_modified", "body_hash", "title", "site_url", "last_polled_at",
     "last_success_at", "last_error_at", "last_error", "last_warning", "error_count", "next_poll_at",
-    "gone_at", "redirect_url", "redirect_count",
+    "gone_at", "redirect_url", "redirect_count", "hint_seconds", "poll_interval_seconds",
 )  # fmt: skip
 
 
@@ -95,7 +112,13 @@ def _poll_state_params(state: FeedState) -> dict[str, Any]:
         "b_gone_at": state.gone_at,
         "b_redirect_url": state.redirect_url,
         "b_redirect_count": state.redirect_count,
+        "b_hint_seconds": _whole_seconds(state.hint),
+        "b_poll_interval_seconds": _whole_seconds(state.poll_interval),
     }
+
+
+def _whole_seconds(value: timedelta | None) -> int | None:
+    return None if value is None else int(value.total_seconds())
 
 
 def _candidate_values(feed_id: int, r: EntryRecord, now: datetime) -> dict[str, Any]:

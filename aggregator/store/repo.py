@@ -49,6 +49,8 @@ class FeedSpec(Protocol):
     def interval(self) -> timedelta: ...
     @property
     def enabled(self) -> bool: ...
+    @property
+    def interval_auto(self) -> bool: ...
 
 
 # -- feeds -------------------------------------------------------------------
@@ -103,6 +105,7 @@ def _settings(spec: FeedSpec) -> dict[str, Any]:
         "section_hint": spec.section_hint,
         "weight": spec.weight,
         "interval_seconds": int(spec.interval.total_seconds()),
+        "interval_auto": spec.interval_auto,
         "enabled": spec.enabled,
         "in_config": True,
     }

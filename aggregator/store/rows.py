@@ -65,4 +65,11 @@ def feed_state(row: Any, *, entry_count: int = 0) -> FeedState:
         redirect_url=row.redirect_url,
         redirect_count=row.redirect_count,
         entry_count=entry_count,
+        interval_auto=row.interval_auto,
+        hint=_seconds(row.hint_seconds),
+        poll_interval=_seconds(row.poll_interval_seconds),
     )
+
+
+def _seconds(value: int | None) -> timedelta | None:
+    return None if value is None else timedelta(seconds=value)
