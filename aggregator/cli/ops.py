@@ -115,7 +115,13 @@ def tick_text(summary: Mapping[str, Any]) -> str:
         if key in ("next_runs", "gauges"):
             continue
         inner = value if isinstance(value, Mapping) else {key: value}
-        parts += [f"{k} {v}" for k, v in inner.items() if isinstance(v, str | int | float) and v is not True]
+        parts += [
+            f"{k} {v}"
+            for k, v in inner.items()
+            if isinstance(v, str | int | float)
+            and v is not True
+            and k != "finished_at"  # a moment, not a count
+        ]
     return ", ".join(parts) or "-"
 
 
