@@ -298,6 +298,15 @@ class _Worker:
                 log.debug("replaced a worker process: %s", self.process.pid)
             return ended
 
+    def renew(self) -> None:
+        """Replace the worker, which holds no job, by a fresh one: asked to leave, then waited for."""
+        with self._lock:
+            self.ask_to_stop()
+            self.stop()
+            if not self._retired:
+                self._start()
+                log.debug("renewed a worker process: %s", self.process.pid)
+
     def retire(self) -> None:
         """Kill the worker for good (the program is exiting): no replacement is started."""
         with self._lock:
@@ -378,12 +387,21 @@ class WorkerPool:
     """
 
     def __init__(
-        self, workers: int, *, timeout: float, memory_limit: int | None = None, preload: Sequence[str] = ()
+        self,
+        workers: int,
+        *,
+        timeout: float,
+        memory_limit: int | None = None,
+        preload: Sequence[str] = (),
+        jobs_per_worker: int | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("a WorkerPool needs at least one worker")
         self.timeout = timeout
         self.memory_limit = memory_limit
+        self.jobs_per_worker = jobs_per_worker
+        """After this many jobs a worker is replaced by a fresh one (None: never), so what a
+        long-lived worker's libraries keep (caches, fragmentation) cannot grow without end."""
         self._size = workers
         self._preload = tuple(preload)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -422,8 +440,10 @@ class WorkerPool:
         """
         sent: deque[_Job] = deque()
         closing = False
+        handed = 0  # jobs this worker process was given
+        limit = self.jobs_per_worker
         while True:
-            while not closing and len(sent) < _JOBS_PER_WORKER:
+            while not closing and len(sent) < _JOBS_PER_WORKER and (limit is None or handed < limit):
                 try:
                     item = self._jobs.get(block=not sent)
                 except queue.Empty:
@@ -433,9 +453,13 @@ class WorkerPool:
                     break
                 if self._hand_over(worker, item):
                     sent.append(item)
+                    handed += 1
             if not sent:
                 if closing:
                     return
+                if limit is not None and handed >= limit:
+                    worker.renew()  # its last job answered: a fresh process takes the next
+                    handed = 0
                 continue
             future = sent[0][3]
             try:
@@ -454,6 +478,7 @@ class WorkerPool:
                 for job in list(sent):  # the stopped worker held these; its replacement gets them
                     if not self._hand_over(worker, job):
                         sent.remove(job)
+                handed = len(sent)
                 continue
             except BaseException as exc:
                 future.set_exception(exc)

@@ -132,6 +132,18 @@ def test_large_jobs_and_results_pass_each_other_in_the_pipe() -> None:
         pool.close()
 
 
+def my_pid() -> int:
+    return os.getpid()
+
+
+def test_a_worker_is_renewed_after_its_share_of_jobs() -> None:
+    with WorkerPool(1, timeout=30, jobs_per_worker=3) as pool:
+        futures = [pool.submit(my_pid) for _ in range(8)]
+        pids = [f.result() for f in futures]
+        assert [f.exception() for f in futures] == [None] * 8  # no job is lost to a renewal
+    assert [pids.count(p) for p in dict.fromkeys(pids)] == [3, 3, 2]  # three processes, in turn
+
+
 def test_a_crash_costs_only_its_own_job() -> None:
     with WorkerPool(2, timeout=30) as pool:
         crashed = pool.submit(die)

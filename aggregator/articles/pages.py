@@ -76,6 +76,9 @@ WRITE_LINGER = 1.0
 EXTRACT_TIME_LIMIT = 30.0
 #: Address space a worker may use (a pathological page fails instead of swapping).
 WORKER_MEMORY = 1024 * 1024 * 1024
+#: Pages a worker extracts before a fresh process replaces it: a daemon's workers live for weeks,
+#: and what their libraries keep grows by a few KB a page (benchmarks/soak.py); a boot costs ~0.5 s.
+PAGES_PER_WORKER = 500
 
 
 #: A unit of work (``App.read`` / ``App.write``).
@@ -243,7 +246,7 @@ def make_pool(workers: int) -> WorkerPool:
     """The extraction workers: ``workers`` processes, each page within its time and memory limits."""
     return WorkerPool(
         max(1, workers), timeout=EXTRACT_TIME_LIMIT, memory_limit=WORKER_MEMORY,
-        preload=("aggregator.articles.extract",),
+        preload=("aggregator.articles.extract",), jobs_per_worker=PAGES_PER_WORKER,
     )  # fmt: skip
 
 

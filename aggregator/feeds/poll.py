@@ -216,6 +216,9 @@ def parse_workers_for(feeds: int, most: int) -> int:
 PARSE_TIME_LIMIT = 30.0
 #: Address space a parse worker may use: a document that needs more fails alone.
 PARSE_MEMORY = 1024 * 1024 * 1024
+#: Documents a parse worker reads before a fresh process replaces it (a daemon's workers live for
+#: weeks; see ``PAGES_PER_WORKER`` in ``articles.pages``).
+DOCUMENTS_PER_WORKER = 2000
 #: Feeds a poll has per parse worker it starts (up to ``App.parse_workers``): a worker
 #: costs a quarter of a second of CPU to start, and a small poll's documents keep
 #: one busy for far less than that.
@@ -251,8 +254,9 @@ class ParsePool:
         self._pool: WorkerPool | None = None
         if workers > 0:
             self._pool = WorkerPool(
-                workers, timeout=timeout, memory_limit=memory_limit, preload=("aggregator.feeds.parse",)
-            )
+                workers, timeout=timeout, memory_limit=memory_limit, preload=("aggregator.feeds.parse",),
+                jobs_per_worker=DOCUMENTS_PER_WORKER,
+            )  # fmt: skip
 
     async def parse(self, body: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
         if self._pool is None:
