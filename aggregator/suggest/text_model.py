@@ -49,11 +49,13 @@ class _Classes:
         self.classes = list(classes)
         self.model: LogisticRegression | None = None
         self.seen = 0.0
+        self.only: str | None = None
         self.smoothing = SMOOTHING
 
     def fit_matrix(self, x: Any, labels: Sequence[str], weights: Sequence[float], c: float) -> None:
         self.model = None
         self.seen = sum(weights)
+        self.only = labels[0] if len(set(labels)) == 1 else None
         if len(set(labels)) >= 2:
             # saga: lbfgs took seconds on a few hundred rows here (its BLAS calls), saga milliseconds.
             model = LogisticRegression(C=c, solver="saga", max_iter=1000, tol=1e-3, random_state=0)
@@ -63,15 +65,17 @@ class _Classes:
             self.model = model
 
     def log_proba_matrix(self, x: Any, n: int) -> np.ndarray:
-        out = np.full((n, len(self.classes)), -math.log(len(self.classes)))
-        if self.model is None:
-            return out
-        known = {c: i for i, c in enumerate(self.model.classes_)}
-        raw = self.model.predict_proba(x)
         probs = np.zeros((n, len(self.classes)))
-        for j, name in enumerate(self.classes):
-            if name in known:
-                probs[:, j] = raw[:, known[name]]
+        if self.model is not None:
+            known = {c: i for i, c in enumerate(self.model.classes_)}
+            raw = self.model.predict_proba(x)
+            for j, name in enumerate(self.classes):
+                if name in known:
+                    probs[:, j] = raw[:, known[name]]
+        elif self.only in self.classes:  # one class seen so far: it, as sure as the examples make it
+            probs[:, self.classes.index(self.only)] = 1.0
+        else:
+            return np.full((n, len(self.classes)), -math.log(len(self.classes)))
         share = self.smoothing / (self.seen + self.smoothing)
         return np.log((1 - share) * probs + share / len(self.classes))
 
@@ -84,10 +88,7 @@ class TokenModel(_Classes):
         self.vectorizer = CountVectorizer(tokenizer=_split, lowercase=False, binary=True, token_pattern=None)
 
     def fit(self, docs: Sequence[str], labels: Sequence[str]) -> None:
-        if len(set(labels)) < 2:
-            self.model = None
-            return
-        x = self.vectorizer.fit_transform(docs)
+        x = self.vectorizer.fit_transform(docs) if len(set(labels)) >= 2 else None
         self.fit_matrix(x, labels, [1.0] * len(labels), c=1.0)
 
     def log_proba(self, docs: Sequence[str]) -> np.ndarray:
@@ -108,7 +109,7 @@ class TextModel(_Classes):
         all_labels = [*labels, *extra[1]]
         weights = [1.0] * len(docs) + [CUE_WEIGHT] * len(extra[0])
         if len(set(all_labels)) < 2:
-            self.model = None
+            self.fit_matrix(None, all_labels, weights, c=10.0)
             return
         x = sparse.hstack([self.words.fit_transform(all_docs), self.chars.fit_transform(all_docs)]).tocsr()
         self.fit_matrix(x, all_labels, weights, c=10.0)
