@@ -83,13 +83,16 @@ def title_key(title: str) -> str | None:
 
 
 def shingles(text: str) -> set[bytes]:
-    """Word 3-grams of ``text``; character 4-grams where it is written in CJK scripts."""
+    """Word 3-grams of the text's words, and character 4-grams of its CJK runs (joined in order)."""
     text = unicodedata.normalize("NFKC", text[:TEXT_CHARS]).casefold()
+    found: set[bytes] = set()
     if _CJK.search(text):
-        squeezed = "".join(ch for ch in text if ch.isalnum())
-        return {squeezed[i : i + 4].encode() for i in range(max(0, len(squeezed) - 3))}
+        cjk = "".join(_CJK.findall(text))
+        found = {cjk[i : i + 4].encode() for i in range(max(0, len(cjk) - 3))}
+        text = _CJK.sub(" ", text)
     words = terms(text)
-    return {" ".join(words[i : i + 3]).encode() for i in range(max(0, len(words) - 2))}
+    found.update(" ".join(words[i : i + 3]).encode() for i in range(max(0, len(words) - 2)))
+    return found
 
 
 @dataclass

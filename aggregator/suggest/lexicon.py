@@ -11,9 +11,9 @@ taxonomy with other ids simply gets no help from them.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
-__all__ = ["AWS_PRODUCTS", "KINDS", "MIRROR_HOSTS", "OUT_OF_SCOPE", "TOPICS", "cue_pattern", "find_cues"]
+__all__ = ["AWS_PRODUCTS", "KINDS", "MIRROR_HOSTS", "OUT_OF_SCOPE", "TOPICS", "find_cues"]
 
 # fmt: off
 TOPICS: dict[str, tuple[str, ...]] = {
@@ -113,16 +113,44 @@ domain is in the group."""
 # fmt: on
 
 
+_SEPARATORS = re.compile(r"[^\w]+")
+MAX_CUE_WORDS = 3
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _SEPARATORS.split(text.casefold()) if w]
+
+
 @cache
-def cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
-    """One pattern for all ``cues``: Latin cues on word boundaries, CJK cues anywhere."""
-    parts = []
-    for cue in sorted(cues, key=len, reverse=True):
-        escaped = re.escape(cue)
-        parts.append(rf"(?<![\w]){escaped}(?![\w])" if cue.isascii() else escaped)
-    return re.compile("|".join(parts), re.IGNORECASE)
+def _index(cues: tuple[str, ...]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Latin cues by their words joined with spaces (to the cue as written), and the CJK cues."""
+    latin: dict[str, str] = {}
+    cjk: list[str] = []
+    for cue in cues:
+        if cue.isascii():
+            latin.setdefault(" ".join(_words(cue)), cue)
+        else:
+            cjk.append(cue.casefold())
+    return latin, tuple(cjk)
+
+
+@lru_cache(maxsize=16)
+def _ngrams(text: str) -> tuple[frozenset[str], str]:
+    """The text's word 1- to 3-grams, and the text casefolded (a candidate's text is read by several
+    cue families in a row: computed once)."""
+    words = _words(text)
+    grams = {
+        " ".join(words[i : i + n]) for n in range(1, MAX_CUE_WORDS + 1) for i in range(len(words) - n + 1)
+    }
+    return frozenset(grams), text.casefold()
 
 
 def find_cues(text: str, cues: tuple[str, ...]) -> list[str]:
-    """The cues found in ``text`` (lowercased), each once, in the order found."""
-    return list(dict.fromkeys(m.group(0).lower() for m in cue_pattern(cues).finditer(text)))
+    """The cues found in ``text``, each once, in the order of ``cues``: Latin cues as whole words
+    (word n-grams looked up in a set), CJK cues anywhere (substring search)."""
+    latin, cjk = _index(cues)
+    grams, folded = _ngrams(text)
+    found = {latin[g] for g in grams & latin.keys()}
+    if cjk and not folded.isascii():
+        found.update(c for c in cjk if c in folded)
+    return [c for c in cues if c in found or c.casefold() in found]

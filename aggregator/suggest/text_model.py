@@ -103,6 +103,7 @@ class TextModel(_Classes):
         super().__init__(classes)
         self.words = TfidfVectorizer(analyzer=word_terms, sublinear_tf=True, min_df=1)
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1)
+        self.names: Any = ()
 
     def fit(self, docs: Sequence[str], labels: Sequence[str], *, extra: tuple[list[str], list[str]]) -> None:
         all_docs = [*docs, *extra[0]]
@@ -112,6 +113,7 @@ class TextModel(_Classes):
             self.fit_matrix(None, all_labels, weights, c=10.0)
             return
         x = sparse.hstack([self.words.fit_transform(all_docs), self.chars.fit_transform(all_docs)]).tocsr()
+        self.names = self.words.get_feature_names_out()
         self.fit_matrix(x, all_labels, weights, c=10.0)
 
     def _matrix(self, docs: Sequence[str]) -> Any:
@@ -127,12 +129,17 @@ class TextModel(_Classes):
         if model is None or label not in model.classes_:
             return []
         row = self.words.transform([doc])
-        names = self.words.get_feature_names_out()
+        names = self.names
         coef = model.coef_
         if coef.shape[0] == 1:  # two classes: one row, for the second class
             coef = np.vstack([-coef[0], coef[0]])
         weights = coef[list(model.classes_).index(label), : len(names)]
         scored = sorted(
-            ((row[0, j] * weights[j], names[j]) for j in row.indices if weights[j] > 0), reverse=True
+            (
+                (v * weights[j], names[j])
+                for j, v in zip(row.indices, row.data, strict=True)
+                if weights[j] > 0
+            ),
+            reverse=True,
         )
         return [name for _, name in scored[:limit]]
