@@ -76,7 +76,7 @@ def test_command_set_is_the_documented_one() -> None:
         "candidates list", "db current", "db upgrade", "digest import", "digest lint", "digest list",
         "digest move", "digest publish", "digest render", "digest show", "extract", "feeds export-opml",
         "feeds import-opml", "feeds list", "feeds status", "log", "note", "poll", "promote", "queue",
-        "reject", "restore", "shortlist", "show", "snooze", "triage", "undo", "unpromote",
+        "reject", "restore", "shortlist", "show", "snooze", "suggest eval", "triage", "undo", "unpromote",
     ]  # fmt: skip
 
 

@@ -233,3 +233,18 @@ def test_eval_refuses_a_file_that_is_not_a_digest_in_one_line(tmp_path: Path) ->
     assert result.exit_code == 1
     assert "notes.md: no item could be placed" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_the_benchmark_runs_and_prints_its_table(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AGGREGATOR_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "suggest.py"), "--candidates", "60", "--single", "10"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    for step in ("suggestion", "score", "grouping", "target: under 5 ms per candidate"):
+        assert step in done.stdout
