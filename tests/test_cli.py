@@ -76,8 +76,8 @@ def test_command_set_is_the_documented_one() -> None:
         "candidates list", "db current", "db upgrade", "digest import", "digest lint", "digest list",
         "digest move", "digest publish", "digest render", "digest show", "extract", "feeds export-opml",
         "feeds import-opml", "feeds list", "feeds status", "health", "log", "note", "poll", "promote",
-        "queue", "reject", "restore", "run", "shortlist", "show", "snooze", "status", "triage", "undo",
-        "unpromote",
+        "queue", "reject", "restore", "run", "shortlist", "show", "snooze", "status", "suggest eval",
+        "triage", "undo", "unpromote",
     ]  # fmt: skip
 
 
