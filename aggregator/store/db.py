@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 #: The newest migration in alembic/versions: a schema at this revision needs no
 #: Alembic at all. Raise it with each new migration (tests/test_contracts.py checks).
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 #: Seconds a unit of work waits for a lock another process holds (SQLite's
 #: write lock, a PostgreSQL row or advisory lock) before it fails as busy.

@@ -159,6 +159,14 @@ candidates = sa.Table(
     sa.Column("decided_at", UTCDateTime),
     sa.Column("decided_by", sa.String(CURATOR_CHARS)),
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    # Suggestions (migration 0007): the subsection a candidate likely belongs to, how sure and
+    # why; its importance by the curators' rules with each reason and its points; when made.
+    sa.Column("suggested_section", sa.String(100)),
+    sa.Column("suggestion_confidence", sa.Float),
+    sa.Column("suggestion_reason", sa.Text),
+    sa.Column("score", sa.Float, index=True),
+    sa.Column("score_reasons", sa.JSON),
+    sa.Column("suggested_at", UTCDateTime),
     sa.UniqueConstraint("feed_id", "entry_key"),
     # The queue's default listing: one status set, newest first.
     sa.Index("ix_candidates_status_published_at", "status", "published_at"),
@@ -350,4 +358,18 @@ job_runs = sa.Table(
     sa.Column("finished_at", UTCDateTime),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("detail", sa.Text),
+)
+
+
+# -- the weekly email ----------------------------------------------------------------------
+
+email_sends = sa.Table(
+    "email_sends",
+    metadata,
+    # A week's email (ISO week, "2026-W50") sent to one recipient, recorded when the mail server
+    # accepted it: a second run sends nothing new, a refused recipient is tried again. Migration 0007.
+    sa.Column("week", sa.String(10), primary_key=True),
+    sa.Column("recipient", sa.String(320), primary_key=True),
+    sa.Column("message_id", sa.String(255), nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
 )
