@@ -20,7 +20,7 @@ from aggregator.mail.values import MailError, Rendered, WeekContent
 #: The message's size limit (Gmail clips messages past about 102 KB).
 MAX_BYTES = 90 * 1024
 #: Items per section tried in turn until the message fits.
-CAPS = (10, 6, 3, 1, 0)
+CAPS = (10, 8, 6, 5, 4, 3, 2, 1, 0)
 #: The sender when neither feeds.yaml nor the environment names one (previews only).
 PREVIEW_SENDER = "aggregator@localhost"
 
