@@ -78,7 +78,9 @@ def fitted(
 ) -> tuple[WeekContent, Rendered, int]:
     """The content with the most items per section whose message fits in :data:`MAX_BYTES`, rendered,
     and its size in bytes."""
-    for cap in CAPS:
+    caps = list(CAPS)
+    while caps:
+        cap = caps.pop(0)
         content = content_for(cap)
         rendered = render(content)
         probe = message(
@@ -91,6 +93,9 @@ def fitted(
         size = len(probe.as_bytes())
         if size <= MAX_BYTES:
             return content, rendered, size
+        # Skip the caps the size says cannot fit (it grows about in step with the items shown).
+        guess = cap * MAX_BYTES / size
+        caps = [c for c in caps if c <= guess] or caps[-1:]
     raise MailError(
         f"the weekly email of {content.window.week} is {size:,} bytes even with no item shown, "
         f"past the {MAX_BYTES:,}-byte cap (fewer feeds in trouble would shorten it)"

@@ -179,19 +179,22 @@ def troubles(feeds: Sequence[FeedRow], now: datetime, zone: ZoneInfo) -> tuple[T
 def clean(text: str | None, limit: int = 300) -> str:
     """Text from the world for one line: no control or bidi-override character, whitespace folded."""
     folded = _SPACE.sub(" ", strip_controls(text or "")).strip()
-    return folded if len(folded) <= limit else folded[: limit - 1].rstrip() + "…"
+    return folded if len(folded) <= limit else _cut(folded, limit - 1)
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters and an ellipsis, at a word where there are words."""
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "…"
 
 
 def excerpt(text: str) -> str:
     """About two lines of ``text``, cut at a word where there are words."""
     folded = clean(text, limit=len(text) + 1)
-    if len(folded) <= EXCERPT_CHARS:
-        return folded
-    cut = folded[:EXCERPT_CHARS]
-    space = cut.rfind(" ")
-    if space > EXCERPT_CHARS * 2 // 3:
-        cut = cut[:space]
-    return cut.rstrip(" ,.;:") + "…"
+    return folded if len(folded) <= EXCERPT_CHARS else _cut(folded, EXCERPT_CHARS)
 
 
 def http_url(url: str | None) -> str | None:
