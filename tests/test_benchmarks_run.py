@@ -67,5 +67,5 @@ def test_freshness_benchmark_runs(tmp_path: Path) -> None:
 
 
 def test_email_benchmark_runs(tmp_path: Path) -> None:
-    out = _run(tmp_path, "email.py", "--candidates", "300", "--runs", "1")
+    out = _run(tmp_path, "weekly_email.py", "--candidates", "300", "--runs", "1")
     assert "build ms" in out and "weekly ms" in out and "300" in out

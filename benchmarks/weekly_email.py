@@ -1,7 +1,10 @@
 """The weekly email's build time and size for a week of 1,000 and 10,000 new candidates.
 
-    .venv/bin/python benchmarks/email.py                       # 1,000 and 10,000, 5 runs each
-    .venv/bin/python benchmarks/email.py --candidates 500 --runs 2
+(Not ``benchmarks/email.py``: run as a script, that name would stand for the standard library's
+``email`` package in every benchmark of this folder.)
+
+    .venv/bin/python benchmarks/weekly_email.py                       # 1,000 and 10,000, 5 runs each
+    .venv/bin/python benchmarks/weekly_email.py --candidates 500 --runs 2
 
 Candidates are generated (titles in English, Korean and Japanese, 600-character excerpts, a score on
 half of them, one in ten a cross-post, spread over feeds.yaml's sections and no section) and written
@@ -13,18 +16,14 @@ Medians over --runs. Target: under 1 s for 10,000.
 
 from __future__ import annotations
 
+import argparse
+import random
+import statistics
 import sys
-
-# This file's name is the standard library's ``email``: its folder must not stand first on the path.
-sys.path[:] = [p for p in sys.path if p not in ("", __file__.rpartition("/")[0] or ".")]
-
-import argparse  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
