@@ -72,10 +72,13 @@ class _AnyPort(Controller):
 
 
 @contextmanager
-def serve_smtp(*, tls: ssl.SSLContext | None = None) -> Iterator[Inbox]:
-    """An SMTP server on 127.0.0.1; with ``tls``, it offers STARTTLS and requires it."""
+def serve_smtp(*, tls: ssl.SSLContext | None = None, implicit: bool = False) -> Iterator[Inbox]:
+    """An SMTP server on 127.0.0.1; with ``tls``, it offers STARTTLS and requires it, or with
+    ``implicit``, speaks TLS from the first byte."""
     inbox = Inbox()
-    extra: dict[str, Any] = {"tls_context": tls, "require_starttls": True} if tls is not None else {}
+    extra: dict[str, Any] = {}
+    if tls is not None:
+        extra = {"ssl_context": tls} if implicit else {"tls_context": tls, "require_starttls": True}
     controller = _AnyPort(inbox, hostname="127.0.0.1", **extra)
     controller.start()
     inbox.port = controller.port

@@ -178,6 +178,19 @@ def test_starttls_with_a_certificate_the_test_made(st: Stock, tmp_path: Path) ->
     assert "루다 생성 모델" in inbox.to(A)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
+def test_implicit_tls(st: Stock, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with serve_smtp(tls=server_context, implicit=True) as inbox:
+        tls = {"smtp_tls": True, "smtp_ca_file": ca_file, "smtp_timeout": 5}
+        service = service_for(st, smtp_host="127.0.0.1", smtp_port=inbox.port, **tls)
+        report = service.mail.weekly(to=[A])
+    assert [d.recipient for d in report.accepted] == [A] and len(inbox.received) == 1
+
+
 def test_a_dry_run_writes_the_preview_and_needs_no_server(st: Stock, tmp_path: Path) -> None:
     service = service_for(st)
     eml, html = tmp_path / "week.eml", tmp_path / "week.html"
