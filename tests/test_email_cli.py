@@ -90,5 +90,9 @@ def test_no_server_and_a_bad_week_are_one_line_errors(st: Stock) -> None:
     bad = invoke("email", "weekly", "--week", "2024-53", "--dry-run")
     assert bad.exit_code == 1
     assert "not an ISO week: '2024-53' (write it as YYYY-Www, e.g. 2026-W50)" in bad.output
+    not_an_address = invoke("email", "weekly", "--to", "ana at example", "--dry-run")
+    assert (
+        not_an_address.exit_code == 2 and "'ana at example' is not an email address" in not_an_address.output
+    )
     help_text = invoke("email", "weekly", "--help")
     assert "Example: aggregator email weekly --dry-run -o week.eml" in " ".join(help_text.output.split())

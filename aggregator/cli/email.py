@@ -42,6 +42,9 @@ def weekly(
 
     Example: aggregator email weekly --dry-run -o week.eml --html week.html
     """
+    for address in to:
+        if "@" not in address or any(ch.isspace() for ch in address):
+            raise typer.BadParameter(f"{address!r} is not an email address (write one, e.g. ana@example.org)")
     with open_service(ctx) as service:
         report = service.mail.weekly(week, dry_run=dry_run, out=out, html=html, to=tuple(to), force=force)
     _print(report, out, html)
