@@ -64,3 +64,8 @@ def test_soak_benchmark_runs(tmp_path: Path) -> None:
 def test_freshness_benchmark_runs(tmp_path: Path) -> None:
     out = _run(tmp_path, "freshness.py", "--feeds", "20", "--days", "1", "--fixed", "6h", "--ports", "2")
     assert "auto" in out and "fixed 6h" in out and "req/feed/d" in out and "hourly" in out
+
+
+def test_email_benchmark_runs(tmp_path: Path) -> None:
+    out = _run(tmp_path, "weekly_email.py", "--candidates", "300", "--runs", "1")
+    assert "build ms" in out and "weekly ms" in out and "300" in out

@@ -125,12 +125,12 @@ def _root(
     ctx.obj = CliState(config_path=config, verbose=verbose)
 
 
-#: The command modules in the order ``--help`` lists them; the first five are groups of commands.
+#: The command modules in the order ``--help`` lists them; the first six are groups of commands.
 MODULES = (
-    "db", "feeds", "candidates", "digest", "suggest",
+    "db", "feeds", "candidates", "digest", "suggest", "email",
     "run", "poll", "articles", "triage", "queue", "tui", "ops",
 )  # fmt: skip
-_GROUPS = ("db", "feeds", "candidates", "digest", "suggest")
+_GROUPS = ("db", "feeds", "candidates", "digest", "suggest", "email")
 #: The module of each command (``triage`` is the screen's command, in ``tui``).
 COMMANDS = {
     **{name: name for name in _GROUPS},

@@ -159,10 +159,20 @@ class Settings:
     database_busy_timeout: float = 30.0
     """AGGREGATOR_DATABASE_BUSY_TIMEOUT: seconds to wait for a lock another process holds (and to connect)."""
     smtp_host: str | None = None
+    """AGGREGATOR_SMTP_HOST: the mail server the weekly email goes through (unset: it is not sent)."""
     smtp_port: int = 587
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
+    """AGGREGATOR_SMTP_STARTTLS: upgrade the connection with STARTTLS (refused if the server cannot)."""
+    smtp_tls: bool = False
+    """AGGREGATOR_SMTP_TLS: implicit TLS from the first byte (port 465); STARTTLS is then not used."""
+    smtp_timeout: float = 30.0
+    """AGGREGATOR_SMTP_TIMEOUT: seconds for connecting and for each answer of the mail server."""
+    smtp_sender: str | None = None
+    """AGGREGATOR_SMTP_SENDER: the From address, in place of feeds.yaml's ``email.sender``."""
+    smtp_ca_file: Path | None = None
+    """AGGREGATOR_SMTP_CA_FILE: certificates to trust for the mail server (a private relay's CA)."""
     curator: str | None = None
     """AGGREGATOR_CURATOR: the name recorded with triage decisions."""
     workers: int | None = None
@@ -232,6 +242,10 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "smtp_user": _optional_text,
     "smtp_password": _optional_secret,
     "smtp_starttls": _boolean,
+    "smtp_tls": _boolean,
+    "smtp_timeout": _between(_number, low=0, high=3600, low_open=True),
+    "smtp_sender": _optional_text,
+    "smtp_ca_file": _optional_path,
     "curator": _optional_text,
     "workers": _between(_whole_number, low=0, high=1024),
     "tick_seconds": _between(_number, low=1, high=86400),

@@ -18,6 +18,7 @@ runs::
     service.digests    issues: list, show, render, publish, lint, move, import (service/digests.py)
     service.ops        operators' views: gauges, health, status         (service/ops.py)
     service.daemon     `aggregator run`: tick, heartbeat, jobs, reload, stop (service/daemon.py)
+    service.mail       the weekly email: preview, send once per week and recipient (service/mail.py)
 
 This module imports nothing heavy: a front end can import it for its types.
 """
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from aggregator.service.daemon import Daemon
     from aggregator.service.digests import Digests
     from aggregator.service.feeds import Feeds
+    from aggregator.service.mail import Mail
     from aggregator.service.ops import Ops
     from aggregator.service.polling import Polling
     from aggregator.service.queue import Queue
@@ -98,6 +100,12 @@ class Service:
         from aggregator.service.daemon import Daemon
 
         return Daemon(self.app)
+
+    @cached_property
+    def mail(self) -> Mail:
+        from aggregator.service.mail import Mail
+
+        return Mail(self.app)
 
     def close(self) -> None:
         self.app.close()

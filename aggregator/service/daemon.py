@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from aggregator import __version__
 from aggregator.errors import AggregatorError, StorageError
+from aggregator.mail.values import MailError
 from aggregator.service.part import Part
 from aggregator.types import FeedUpdateResult, PollRun, SyncReport
 
@@ -151,11 +152,27 @@ class Daemon(Part):
     def weekly_email(self, period: str) -> JobResult:
         """The weekly email of ``period`` (an ISO week, ``2026-W50``), once across replicas.
 
-        The email itself is issue 16's; until then the run is recorded, so the log says so once a week.
+        Sent by the mail service (``Service.mail.weekly``), outside the claim's transaction, to each
+        recipient that does not have the week yet: ok when every one has it now; failed, with each
+        refusal, when one does not (the next firing in the period tries those alone).
         """
-        return self._run(
-            WEEKLY_EMAIL, period, lambda s, now: ("skipped", "the weekly email is not built yet")
-        )
+        from aggregator.service.mail import Mail
+
+        def work(now: datetime) -> Done:
+            if not self.app.config.email.recipients:
+                return "skipped", "feeds.yaml names no email recipient"
+            report = Mail(self.app).weekly(period)
+            have = len(report.already_sent) + len(report.accepted)
+            everyone = have + len(report.refused)
+            if report.refused:
+                refusals = "; ".join(f"{d.recipient}: {d.answer}" for d in report.refused)
+                raise MailError(f"sent to {have} of {everyone}: {refusals}")
+            if not report.deliveries:
+                return "skipped", f"every recipient has {period} already"
+            size = f"{report.candidates} candidates, {report.size:,} bytes"
+            return "ok", f"sent to {have} of {everyone} ({size})"
+
+        return self._run(WEEKLY_EMAIL, period, work)
 
     def draft_missing(self, month: str) -> bool:
         """Whether issue ``month`` (``YYYY-MM``) does not exist yet."""
@@ -175,7 +192,7 @@ class Daemon(Part):
             digests.open_issue(s, month, now)
             return "ok", f"opened the draft of issue {month}"
 
-        return self._run(MONTHLY_DRAFT, month, work)
+        return self._run(MONTHLY_DRAFT, month, self._in_write(work))
 
     def housekeeping(self, period: str) -> JobResult:
         """The daily clean-up of ``period`` (a date): expired leases, silent replicas, old job runs,
@@ -190,10 +207,19 @@ class Daemon(Part):
             forgotten = f"{gone} silent replicas and {runs} old job runs forgotten"
             return "ok", f"{freed} expired leases cleared, {forgotten}, {statement}"
 
-        return self._run(HOUSEKEEPING, period, work)
+        return self._run(HOUSEKEEPING, period, self._in_write(work))
 
-    def _run(self, job: str, period: str, work: Callable[[Connection, datetime], Done]) -> JobResult:
-        """Claim ``job``'s run for ``period``, do ``work`` in a transaction of its own, record how it ended.
+    def _in_write(self, work: Callable[[Connection, datetime], Done]) -> Callable[[datetime], Done]:
+        """``work`` in a write transaction of its own."""
+
+        def run(now: datetime) -> Done:
+            with self.app.write() as s:
+                return work(s, now)
+
+        return run
+
+    def _run(self, job: str, period: str, work: Callable[[datetime], Done]) -> JobResult:
+        """Claim ``job``'s run for ``period``, do ``work`` (in its own units of work), record how it ended.
 
         An error the service raises on purpose is the run's failure (recorded, and
         retried by the next firing in the period); anything else is a bug, recorded
@@ -213,8 +239,7 @@ class Daemon(Part):
             )
         outcome: Literal["ok", "failed", "skipped"]
         try:
-            with self.app.write() as s:
-                outcome, detail = work(s, now)
+            outcome, detail = work(now)
         except AggregatorError as exc:
             outcome, detail = "failed", str(exc)
         except Exception as exc:
