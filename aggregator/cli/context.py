@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -64,14 +64,33 @@ class SafeConsole(Console):
 
 
 class SafeFormatter(logging.Formatter):
-    """Log lines for a terminal: a feed's error or a title in a message is shown, never acted on.
+    """``2026-01-05T08:00:00.123Z INFO logger: message``; text from the world shown, never acted on.
 
     The whole line (a traceback too) passes through :func:`show_controls`, so an
     escape sequence in a feed's error text is printed as ``\\x1b[2J``, not run.
+    The time is UTC, as in the daemon's log.
     """
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def format(self, record: logging.LogRecord) -> str:
         return show_controls(super().format(record))
+
+
+#: Libraries that log every migration step or request at INFO or DEBUG: heard only from ``-vvv`` on.
+QUIET_LIBRARIES = ("alembic", "httpx", "httpcore", "apscheduler", "trafilatura", "htmldate", "courlan")
+
+
+def setup_logging(verbose: int) -> None:
+    """Log to stderr: warnings; ``-v`` each feed stored, page extracted; ``-vv`` debug; ``-vvv`` libraries."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 3 else logging.WARNING)
 
 
 def console() -> Console:
@@ -105,10 +124,7 @@ def load(ctx: typer.Context) -> tuple[Settings, Path, Configuration]:
 @contextmanager
 def open_app(ctx: typer.Context, *, sync: bool = True) -> Iterator[App]:
     """Settings and feeds.yaml in, schema brought up to date, feeds synced: an App."""
-    level = {0: logging.WARNING, 1: logging.INFO}.get(state(ctx).verbose, logging.DEBUG)
-    handler = logging.StreamHandler()
-    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    setup_logging(state(ctx).verbose)
     from aggregator.app import make_app  # the engine and the store: not for --help
 
     settings, path, config = load(ctx)

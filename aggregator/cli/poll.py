@@ -7,6 +7,7 @@ from rich import box
 from rich.table import Table
 
 from aggregator.cli.context import console, open_service, print_error, styled, when
+from aggregator.cli.voice import ExitCode
 from aggregator.types import ClaimOutlook, FeedUpdateResult
 
 _STYLE = {
@@ -49,7 +50,7 @@ def poll(
         if unknown:
             where = service.feeds.config_path
             print_error(f"no feed named {', '.join(unknown)} in {where} (see `aggregator feeds list`)")
-            raise typer.Exit(2)
+            raise typer.Exit(ExitCode.USAGE)
         run = service.polling.poll(names=feed or None, due_only=not all_, extract=extract)
     report, extracted, outlook = run.report, run.extracted, run.outlook
     out = console()
@@ -67,7 +68,7 @@ def poll(
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         out.print(f"{len(extracted.articles)} pages extracted ({summary})")
     if failed and strict:
-        raise typer.Exit(3)
+        raise typer.Exit(ExitCode.FEEDS_FAILED)
 
 
 def nothing_claimed(outlook: ClaimOutlook, *, due_only: bool) -> str:
