@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import getpass
+import io
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
 
 import typer
 from rich.console import Console
@@ -93,8 +95,41 @@ def setup_logging(verbose: int) -> None:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 3 else logging.WARNING)
 
 
+#: The width of output that is not for a terminal (a pipe, a file): wide enough that nothing wraps.
+PIPED_WIDTH = 1 << 20
+
+
 def console() -> Console:
-    return SafeConsole(soft_wrap=False)
+    """stdout: at the terminal's width on a terminal; piped, one record per line, never wrapped or cut.
+
+    Piped (``| grep``, ``> file``, cron), a table's row is one line however long
+    its URL or title: no column folds or ends in an ellipsis, and trailing
+    padding is dropped.
+    """
+    out = SafeConsole(soft_wrap=False)
+    if out.is_terminal:
+        return out
+    return SafeConsole(soft_wrap=False, width=PIPED_WIDTH, file=_TrimmedLines(sys.stdout))
+
+
+class _TrimmedLines(io.TextIOBase):
+    """A text stream that drops the spaces at the end of each line (a table's padding) on its way out."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out, self.held = out, ""
+
+    def write(self, text: str) -> int:
+        lines = (self.held + text).split("\n")
+        self.held = lines.pop()
+        if lines:
+            self.out.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.held:
+            self.out.write(self.held)
+            self.held = ""
+        self.out.flush()
 
 
 def err_console() -> Console:

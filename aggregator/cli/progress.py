@@ -65,8 +65,8 @@ class Progress:
         with self._lock:
             self.feeds_done += 1
             self.new += result.new
-            if self.pages_total is not None or result.new:
-                self.pages_total = (self.pages_total or 0) + result.new
+            if self.pages_total is not None:  # None: this run extracts no page
+                self.pages_total += result.new
         self._show()
 
     def page(self, article: Article) -> None:
@@ -92,10 +92,12 @@ class Progress:
         parts = []
         if self.feeds_total is not None or self.feeds_done:
             parts.append(f"{self.feeds_done}/{_of(self.feeds_total, self.feeds_done)} feeds")
-        pages = f"{self.pages_done}/{_of(self.pages_total, self.pages_done)} pages"
-        parts.append(f"{pages} ({self.ok} ok, {self.flagged} flagged, {self.failed} failed)")
+        if self.pages_total is not None or self.pages_done:
+            pages = f"{self.pages_done}/{_of(self.pages_total, self.pages_done)} pages"
+            parts.append(f"{pages} ({self.ok} ok, {self.flagged} flagged, {self.failed} failed)")
         parts.append(f"{elapsed:.1f} s")
-        parts.append(f"{self.pages_done / elapsed:.1f} pages/s")
+        if self.pages_total is not None or self.pages_done:
+            parts.append(f"{self.pages_done / elapsed:.1f} pages/s")
         return f"{self.what}: " + ", ".join(parts)
 
     def __enter__(self) -> Progress:
@@ -105,9 +107,10 @@ class Progress:
                 self._tasks["feeds"] = self._rich.add_task(
                     "feeds polled", total=self.feeds_total, counts="", rate=""
                 )
-            self._tasks["pages"] = self._rich.add_task(
-                "pages extracted", total=self.pages_total, counts="", rate=""
-            )
+            if self.pages_total is not None or self.what != "poll":
+                self._tasks["pages"] = self._rich.add_task(
+                    "pages extracted", total=self.pages_total, counts="", rate=""
+                )
             self._rich.start()
         return self
 
@@ -128,6 +131,8 @@ class Progress:
                 if "feeds" in self._tasks:
                     total = _of(self.feeds_total, self.feeds_done)
                     self._rich.update(self._tasks["feeds"], completed=self.feeds_done, total=total)
+                if "pages" not in self._tasks:
+                    return
                 total = _of(self.pages_total, self.pages_done)
                 self._rich.update(
                     self._tasks["pages"], completed=self.pages_done, total=total, counts=counts, rate=rate
