@@ -122,3 +122,11 @@ def test_on_a_terminal_the_display_is_drawn_in_place() -> None:
     text = out.getvalue()
     assert "pages extracted" in text and "2/2" in text and "1 ok, 0 flagged, 1 failed" in text
     assert " INFO " not in text
+
+
+def test_a_run_that_fails_prints_no_progress_line_beside_its_error() -> None:
+    out = io.StringIO()
+    with pytest.raises(RuntimeError), Progress("extract", pages=2, stream=out, every=1e9) as shown:
+        shown.page(_article(1, "ok"))
+        raise RuntimeError("the database went away")
+    assert out.getvalue() == ""

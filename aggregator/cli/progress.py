@@ -120,7 +120,7 @@ class Progress:
         if self._rich is not None:
             self._show()
             self._rich.stop()
-        elif self.feeds_done or self.pages_done:
+        elif kind is None and (self.feeds_done or self.pages_done):  # a failure says its own one line
             self._print()
 
     def _show(self) -> None:
