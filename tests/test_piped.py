@@ -88,3 +88,15 @@ def test_piped_through_a_real_process_keeps_whole_urls(project: Path) -> None:
         check=True,
     )
     assert sum(LONG in line for line in done.stdout.splitlines()) == 4
+
+
+def test_the_decision_log_piped_is_one_line_per_decision(project: Path) -> None:
+    import json
+
+    ids = [c["id"] for c in json.loads(invoke("candidates", "list", "--json").output)]
+    assert invoke("shortlist", *map(str, ids)).exit_code == 0
+    result = invoke("log", "--limit", "100")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "…" not in result.output and all(line == line.rstrip() for line in lines)
+    assert sum(("A title " * 30).strip() in line for line in lines) == 3  # whole, on the decision's line
