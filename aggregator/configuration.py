@@ -42,6 +42,37 @@ class Feed:
 
 
 @dataclass(frozen=True, slots=True)
+class TrendPost:
+    """What varies in a ``trend-post`` (a Jekyll Chirpy post, seed 003): its front matter and words."""
+
+    author: str = ""
+    categories: tuple[str, ...] = ("AI Trend",)
+    tags: tuple[str, ...] = ("ai-trend",)
+    math: bool = True
+    toc: bool = True
+    pin: bool = False
+    img_path: str = ""
+    image: str = ""
+    """The cover image's path under ``img_path`` (empty: no ``image`` key)."""
+    image_alt: str = ""
+    description: str = ""
+    intro: str = ""
+    """The intro blockquote (``{month}`` is the issue's month name); empty: none."""
+    headings: tuple[tuple[str, str], ...] = ()
+    """(section id, heading) such as ("news", "💡 **News**"); a section not named: ``**title**``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notebook:
+    """What varies in a ``notebook`` (a curator's idea book, seed 004)."""
+
+    title: str = ""
+    """The page's ``# `` title; empty: the digest's title."""
+    links: bool = True
+    """False: every bullet is the title alone, as a notebook of ideas writes them."""
+
+
+@dataclass(frozen=True, slots=True)
 class DigestOptions:
     """The digest's title, preface and how its Markdown is rendered."""
 
@@ -49,6 +80,8 @@ class DigestOptions:
     preface: str = ""
     template: str = "summary"
     notes: Literal["nested", "inline"] = "nested"
+    trend_post: TrendPost = TrendPost()
+    notebook: Notebook = Notebook()
 
 
 @dataclass(frozen=True, slots=True)

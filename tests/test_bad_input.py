@@ -83,25 +83,25 @@ TOO_BIG_ID = [str(ID_MAX + 1), str(2**63), "9" * 30]
 
 #: (arguments with {} for the value, the parameter named in the error, its largest value)
 INTEGER_CASES = [
-    (["show", "{}"], "'ID'", ID_MAX),
-    (["note", "{}", "text"], "'ID'", ID_MAX),
-    (["shortlist", "1", "{}"], "'ID...'", ID_MAX),
-    (["promote", "{}", "--section", "research/nlp"], "'ID...'", ID_MAX),
-    (["reject", "{}"], "'ID...'", ID_MAX),
-    (["snooze", "{}", "--until", "3d"], "'ID...'", ID_MAX),
-    (["restore", "{}"], "'ID...'", ID_MAX),
-    (["unpromote", "{}"], "'ID...'", ID_MAX),
-    (["log", "{}"], "'[ID]...'", ID_MAX),
-    (["extract", "--id", "{}"], "'--id'", ID_MAX),
-    (["digest", "move", "{}", "--top"], "'candidate_id'", ID_MAX),
-    (["digest", "move", "1", "--before", "{}"], "'--before'", ID_MAX),
-    (["digest", "move", "1", "--after", "{}"], "'--after'", ID_MAX),
-    (["log", "--limit", "{}"], "'--limit' / '-n'", COUNT_MAX),
-    (["candidates", "list", "--limit", "{}"], "'--limit' / '-n'", COUNT_MAX),
-    (["queue", "--limit", "{}"], "'--limit' / '-n'", COUNT_MAX),
-    (["queue", "--offset", "{}"], "'--offset'", COUNT_MAX),
-    (["health", "--max-age", "{}"], "'--max-age'", ID_MAX),
-    (["status", "--max-age", "{}"], "'--max-age'", ID_MAX),
+    (["show", "{}"], "ID", ID_MAX),
+    (["note", "{}", "text"], "ID", ID_MAX),
+    (["shortlist", "1", "{}"], "ID", ID_MAX),
+    (["promote", "{}", "--section", "research/nlp"], "ID", ID_MAX),
+    (["reject", "{}"], "ID", ID_MAX),
+    (["snooze", "{}", "--until", "3d"], "ID", ID_MAX),
+    (["restore", "{}"], "ID", ID_MAX),
+    (["unpromote", "{}"], "ID", ID_MAX),
+    (["log", "{}"], "ID", ID_MAX),
+    (["extract", "--id", "{}"], "--id", ID_MAX),
+    (["digest", "move", "{}", "--top"], "ID", ID_MAX),
+    (["digest", "move", "1", "--before", "{}"], "--before", ID_MAX),
+    (["digest", "move", "1", "--after", "{}"], "--after", ID_MAX),
+    (["log", "--limit", "{}"], "--limit / -n", COUNT_MAX),
+    (["candidates", "list", "--limit", "{}"], "--limit / -n", COUNT_MAX),
+    (["queue", "--limit", "{}"], "--limit / -n", COUNT_MAX),
+    (["queue", "--offset", "{}"], "--offset", COUNT_MAX),
+    (["health", "--max-age", "{}"], "--max-age", ID_MAX),
+    (["status", "--max-age", "{}"], "--max-age", ID_MAX),
 ]
 
 
@@ -112,9 +112,9 @@ def test_ids_and_counts_past_the_database_integers_are_usage_errors(shop: Stock,
         for value in [*TOO_BIG_ID, str(2**63)] if largest == ID_MAX else [str(2**63), "9" * 30]:
             result = invoke(*[a.format(value) for a in args])
             text = flat(result.output)
-            expected = f"Invalid value for {hint}: {int(value)} is not in the range 1<=x<={largest}"
+            expected = f"error: {hint}: {int(value)} is out of range (write a number from 1 to {largest})"
             if args[0] == "queue" and "--offset" in args:
-                expected = f"Invalid value for {hint}: {int(value)} is not in the range 0<=x<={largest}"
+                expected = f"error: {hint}: {int(value)} is out of range (write a number from 0 to {largest})"
             if result.exit_code != 2 or expected not in text or "Traceback" in result.output:
                 problems.append(f"{args} {value}: exit {result.exit_code}: {text[:300]}")
     assert problems == []
@@ -166,7 +166,7 @@ def test_dates_past_year_9999_or_before_year_1_are_usage_errors(shop: Stock, dat
         result = invoke(*args)
         text = flat(result.output)
         assert result.exit_code == 2, text
-        assert f"Invalid value for {option}: '{value}' is out of range: dates run from year 1 to 9999" in text
+        assert f"error: {option}: '{value}' is out of range: dates run from year 1 to 9999" in text
         assert "Traceback" not in result.output
     assert decisions_and_statuses(database_url) == before
     # The last moment there is still works, from the decision to every listing.
@@ -191,18 +191,18 @@ def test_a_note_of_bytes_that_are_not_utf8_is_refused(shop: Stock, database_url:
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr.decode()
     text = flat(done.stderr.decode())
-    assert "Invalid value for 'TEXT': 'caf\\xe9 \\xff notes' is not valid UTF-8 text" in text
+    assert "error: TEXT: 'caf\\xe9 \\xff notes' is not valid UTF-8 text" in text
     assert decisions_and_statuses(database_url) == before
 
 
 @pytest.mark.parametrize(
     ("args", "hint"),
     [
-        (["reject", "{id}", "--reason", "bad \udcff"], "'--reason' / '-r'"),
-        (["promote", "{id}", "--section", "research/nlp", "--note", "ok", "--note", "\udcc3("], "'--note'"),
-        (["promote", "{id}", "--section", "research/nlp", "--title", "\udce9t\udce9"], "'--title'"),
-        (["queue", "--search", "\udcff"], "'--search' / '-q'"),
-        (["shortlist", "{id}", "--curator", "m\udcefnji"], "'--curator' (env var: 'AGGREGATOR_CURATOR')"),
+        (["reject", "{id}", "--reason", "bad \udcff"], "--reason / -r"),
+        (["promote", "{id}", "--section", "research/nlp", "--note", "ok", "--note", "\udcc3("], "--note"),
+        (["promote", "{id}", "--section", "research/nlp", "--title", "\udce9t\udce9"], "--title"),
+        (["queue", "--search", "\udcff"], "--search / -q"),
+        (["shortlist", "{id}", "--curator", "m\udcefnji"], "--curator"),
     ],
 )
 def test_any_text_argument_that_is_not_utf8_is_refused(
@@ -212,7 +212,7 @@ def test_any_text_argument_that_is_not_utf8_is_refused(
     result = invoke(*[a.format(id=shop.id("Alpha one")) for a in args])
     assert result.exit_code == 2
     text = flat(result.output)
-    assert f"Invalid value for {hint}:" in text and "is not valid UTF-8 text" in text
+    assert f"error: {hint}:" in text and "is not valid UTF-8 text" in text
     assert decisions_and_statuses(database_url) == before
 
 

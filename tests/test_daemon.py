@@ -135,7 +135,7 @@ def test_a_bad_log_format_is_a_usage_error(project: Path) -> None:
     result = invoke("run", "--once", "--log-format", "xml")
     assert result.exit_code == 2
     flat = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
-    assert "Invalid value for --log-format: 'xml' is not a log format (write text or json)" in flat
+    assert "error: --log-format: 'xml' is not a log format (write text or json)" in flat
 
 
 def test_a_second_daemon_on_one_sqlite_file_is_refused(project: Path, database_url: str) -> None:

@@ -130,16 +130,16 @@ def test_dtds_and_entities_are_refused(data: bytes, line: int, what: str) -> Non
     ]
 
 
-def test_malformed_opml_is_refused_with_file_and_line(tmp_path: Path) -> None:
+def test_an_export_that_is_not_well_formed_xml_is_read_as_readers_read_it(tmp_path: Path) -> None:
     path = tmp_path / "broken.opml"
     path.write_bytes(
-        b'<opml version="2.0">\n<body>\n<outline text="a & b" xmlUrl="https://x.example/"/>\n</body></opml>'
+        b'<opml version="2.0">\n<body>\n<outline text="a & b" xmlUrl="https://x.example/"/>\n'
+        b'<outline text="Unclosed folder"><outline text="c" xmlUrl="https://c.example/"></body></opml>'
     )
-    with pytest.raises(ConfigError) as caught:
-        read_opml_file(path)
-    (problem,) = caught.value.problems
-    assert problem.startswith(f"{path}:3: not well-formed XML: ")
-    assert problem.endswith("(export the list again, or fix the file)")
+    assert read_opml_file(path) == [
+        OpmlFeed("a & b", "https://x.example/"),
+        OpmlFeed("c", "https://c.example/", category="Unclosed folder"),
+    ]
 
 
 def test_other_documents_are_not_opml() -> None:
@@ -215,18 +215,21 @@ def test_export_then_read_gives_the_same_feeds() -> None:
     assert b"<title>Feeds &amp; &lt;friends&gt;</title>" in data
     back = read_opml(data)
     assert [(f.title, f.xml_url, f.label, f.language, f.category) for f in back] == [
-        ("aws-ml", "https://aws.amazon.com/blogs/machine-learning/feed/", "Amazon", "en", "aws"),
-        ("scatterlab", "https://tech.scatterlab.co.kr/rss", "스캐터랩", "ko", None),
+        ("Amazon", "https://aws.amazon.com/blogs/machine-learning/feed/", "Amazon", "en", "aws"),
+        ("스캐터랩", "https://tech.scatterlab.co.kr/rss", "스캐터랩", "ko", None),
         ("eugene-yan", "https://eugeneyan.com/rss/", None, None, None),
-        ("odd", 'https://example.com/feed?a=1&b="2"&c=<3>', 'R&D <Lab> "Q"', None, "aws/mlops"),
+        ('R&D <Lab> "Q"', 'https://example.com/feed?a=1&b="2"&c=<3>', 'R&D <Lab> "Q"', None, "aws/mlops"),
     ]
+    assert [(f.name, f.section_hint) for f in back] == [
+        ("aws-ml", "aws"), ("scatterlab", None), ("eugene-yan", None), ("odd", "aws/mlops"),
+    ]  # fmt: skip
 
 
 def test_export_of_the_shipped_file_round_trips() -> None:
     shipped = load_config(ROOT / "feeds.yaml")
     back = read_opml(export_opml(shipped.feeds, shipped.digest.title))
-    assert [(f.title, f.xml_url, f.label or "", f.language) for f in back] == [
-        (f.name, f.url, f.label, f.language) for f in shipped.feeds
+    assert [(f.title, f.name, f.xml_url, f.label or "", f.language, f.section_hint) for f in back] == [
+        (f.label or f.name, f.name, f.url, f.label, f.language, f.section_hint) for f in shipped.feeds
     ]
 
 
@@ -237,8 +240,8 @@ def test_export_and_import_into_an_empty_config_gives_the_same_feeds(tmp_path: P
     report = import_into_config(config, read_opml(export_opml(FEEDS[:3], "x")))
     assert report.added == tuple((f.name, f.url) for f in FEEDS[:3])
     loaded = load_config(config)
-    assert [(f.name, f.url, f.label, f.language) for f in loaded.feeds] == [
-        (f.name, f.url, f.label, f.language) for f in FEEDS[:3]
+    assert [(f.name, f.url, f.label, f.language, f.section_hint) for f in loaded.feeds] == [
+        (f.name, f.url, f.label, f.language, f.section_hint) for f in FEEDS[:3]
     ]
 
 
@@ -273,16 +276,21 @@ def test_import_keeps_comments_and_layout_and_skips_known_urls(tmp_path: Path) -
         "  # Hugging Face Blog",
         "  - name: hugging-face-blog",
         "    url: https://huggingface.co/blog/feed.xml",
-        '    label: ""',
+        "    label: Hugging Face Blog",
         "  # Lil'Log (Lilian Weng)",
         "  - name: lil-log-lilian-weng",
         "    url: https://lilianweng.github.io/index.xml",
-        '    label: ""',
+        "    label: Lil'Log (Lilian Weng)",
     ]
     # the new entries follow the last feed, before the comment that belongs to the email section
     assert after.index("lil-log-lilian-weng") < after.index("# A comment after the feeds")
     assert after.index("individuals have no label") < after.index("Imported from OPML")
-    assert [f.label for f in load_config(config).feeds] == ["Amazon", "", "", ""]
+    assert [f.label for f in load_config(config).feeds] == [
+        "Amazon",
+        "",
+        "Hugging Face Blog",
+        "Lil'Log (Lilian Weng)",
+    ]
     assert [p.name for p in tmp_path.iterdir()] == ["feeds.yaml"]  # no temporary file left behind
 
 
@@ -387,7 +395,7 @@ def test_nothing_new_writes_nothing(tmp_path: Path) -> None:
         (  # a flow sequence
             "feeds: [{name: a, url: 'https://a.example/feed'}]\n",
             "feeds: [{name: a, url: 'https://a.example/feed'}, "
-            '{name: new-feed, url: https://new.example/feed, label: ""}]\n',
+            "{name: new-feed, url: https://new.example/feed, label: New Feed}]\n",
         ),
         (  # the last value is a block scalar
             "feeds:\n  - name: a\n    url: https://a.example/feed\n    label: |\n      Multi\n\n# end\n",
@@ -446,3 +454,52 @@ def test_import_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
     assert link.is_symlink()
     assert "name: new" in real.read_text(encoding="utf-8")
     assert real.stat().st_mode & 0o777 == 0o640
+
+
+# -- a reader's real-shaped export, through the command line --------------------------------------
+
+READER_EXPORT = ROOT / "tests" / "fixtures" / "opml" / "reader-export.opml"
+
+
+def test_a_reader_s_export_imports_with_labels_and_languages(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aggregator.cli import app
+
+    config = write_config(tmp_path)
+    result = CliRunner().invoke(app, ["--config", str(config), "feeds", "import-opml", str(READER_EXPORT)])
+    assert result.exit_code == 0, result.output
+    added = {f.url: f for f in load_config(config).feeds[2:]}
+    assert [(f.name, f.label, f.language) for f in added.values()] == [
+        ("example-lab-research", "Example Lab Research", "en"),
+        ("models-methods", "Models & Methods", None),
+        ("notes-from-the-edge", "Notes from <the> edge", None),
+        ("tech-example-co-kr", "예시 기술 블로그", "ko"),
+        ("dev-example-jp", "サンプル開発者ブログ", "ja-JP"),
+        ("uncategorised-post-feed", "Uncategorised post feed", None),
+    ]
+    assert "https://models.example.net/feed.xml?format=rss&lang=en" in added
+
+
+def test_export_then_import_keeps_names_labels_and_section_hints(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aggregator.cli import app
+
+    runner = CliRunner()
+    source = write_config(tmp_path)
+    exported = runner.invoke(app, ["--config", str(source), "feeds", "export-opml"])
+    assert exported.exit_code == 0, exported.output
+    assert 'text="Amazon" title="Amazon"' in exported.output  # the label, not the slug
+    assert 'name="aws-ml"' in exported.output and 'section_hint="aws"' in exported.output
+    (tmp_path / "list.opml").write_text(exported.output, encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    target = write_config(empty, CONFIG.split("feeds:")[0] + "feeds: []\n")
+    imported = runner.invoke(
+        app, ["--config", str(target), "feeds", "import-opml", str(tmp_path / "list.opml")]
+    )
+    assert imported.exit_code == 0, imported.output
+    assert [(f.name, f.url, f.label, f.language, f.section_hint) for f in load_config(target).feeds] == [
+        (f.name, f.url, f.label, f.language, f.section_hint) for f in load_config(source).feeds
+    ]

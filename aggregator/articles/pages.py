@@ -50,6 +50,7 @@ from aggregator.feeds.poll import PollJob, PollTools, poll, stop_events
 from aggregator.net.fetch import Fetcher
 from aggregator.stopping import Stopping
 from aggregator.store import articles as store
+from aggregator.store import repo
 from aggregator.types import (
     Article,
     ExtractJob,
@@ -80,6 +81,9 @@ WORKER_MEMORY = 1024 * 1024 * 1024
 #: and what their libraries keep grows by a few KB a page (benchmarks/soak.py); a boot costs ~0.5 s.
 PAGES_PER_WORKER = 500
 
+
+#: Which candidates an extraction run works on, best first (a poll's own, newest first).
+Pick = Callable[[Connection], Sequence[int]]
 
 #: A unit of work (``App.read`` / ``App.write``).
 Unit = Callable[[], AbstractContextManager[Connection]]
@@ -258,8 +262,13 @@ async def extract_pending(
     retry_failed: bool = False,
     more: asyncio.Event | None = None,
     done: asyncio.Event | None = None,
+    pick: Pick | None = None,
+    on_article: Callable[[Article], None] | None = None,
 ) -> ExtractReport:
     """Extract every due candidate's page; with ``more``/``done``, keep going while a poll adds candidates.
+
+    With ``pick``, only the candidates it names (best first; each taken once);
+    ``on_article`` hears of each article as it is stored (a progress display).
 
     A continuous pipeline: a bounded number of pages are in flight at once (a
     new one starts as soon as one ends, so the workers never wait for the
@@ -273,13 +282,14 @@ async def extract_pending(
     results: list[Article] = []
     finished: asyncio.Queue[Article | None] = asyncio.Queue()
     failed = asyncio.Event()  # set by the writer when the database failed: no more pages are taken
-    writer = asyncio.create_task(_write_loop(tools, finished, results, failed))
+    writer = asyncio.create_task(_write_loop(tools, finished, results, failed, on_article))
     running: set[asyncio.Task[None]] = set()
     with stop_events(tools.stop) as (stopping, cancelled):
         flow = _Flow(finished, failed, stopping, cancelled, asyncio.Semaphore(tools.in_flight), running)
         try:
             async with fetching as shared:
-                await _take_pages(tools, Extractor(shared, tools.pool), flow, ids, retry_failed, more, done)
+                extractor = Extractor(shared, tools.pool)
+                await _take_pages(tools, extractor, flow, ids, retry_failed, more, done, pick)
         finally:
             for task in running:
                 task.cancel()
@@ -313,6 +323,7 @@ async def _take_pages(
     retry_failed: bool,
     more: asyncio.Event | None,
     done: asyncio.Event | None,
+    pick: Pick | None = None,
 ) -> None:
     """Start the pending pages, a bounded number at once, until none is left (or the run halts),
     then wait for those in flight (unless the database failed or the daemon cancelled them)."""
@@ -324,14 +335,18 @@ async def _take_pages(
             flow.slots.release()
 
     last_id = 0
+    taken: set[int] = set()
     while not flow.halted():
         now = tools.clock()
         if more is not None:
             more.clear()
         with tools.read() as s:
-            jobs = store.pending_jobs(
-                s, now=now, limit=BATCH, ids=ids, retry_failed=retry_failed, after_id=last_id
-            )
+            if pick is not None:
+                jobs = _picked(s, pick, taken, now)
+            else:
+                jobs = store.pending_jobs(
+                    s, now=now, limit=BATCH, ids=ids, retry_failed=retry_failed, after_id=last_id
+                )
         if not jobs:
             if more is None or done is None or (done.is_set() and not more.is_set()):
                 break
@@ -350,11 +365,20 @@ async def _take_pages(
     await _all_unless(flow.running, flow.failed, flow.cancelled)
 
 
+def _picked(s: Connection, pick: Pick, taken: set[int], now: datetime) -> list[ExtractJob]:
+    """The next batch of what ``pick`` names, in its order, each candidate once."""
+    chosen = [i for i in pick(s) if i not in taken][:BATCH]
+    taken.update(chosen)
+    jobs = {j.candidate_id: j for j in store.pending_jobs(s, now=now, limit=BATCH, ids=chosen)}
+    return [jobs[i] for i in chosen if i in jobs]
+
+
 async def _write_loop(
     tools: ExtractTools,
     finished: asyncio.Queue[Article | None],
     results: list[Article],
     failed: asyncio.Event,
+    on_article: Callable[[Article], None] | None = None,
 ) -> None:
     """Save finished articles: up to BATCH a transaction, none waiting longer than WRITE_LINGER.
 
@@ -395,6 +419,8 @@ async def _write_loop(
                     "extracted %d: %s (%s)%s", article.candidate_id, article.status,
                     article.text_source or "no text", f": {article.reason}" if article.reason else "",
                 )  # fmt: skip
+                if on_article is not None:
+                    on_article(article)
 
     if error is not None:
         raise StorageError(
@@ -438,8 +464,14 @@ async def poll_and_extract(
     fetching: AbstractAsyncContextManager[Fetcher],
     *,
     on_result: Callable[[FeedUpdateResult], None] | None = None,
+    on_article: Callable[[Article], None] | None = None,
+    own_pages: bool = False,
 ) -> tuple[PollReport, ExtractReport]:
     """A poll cycle with extraction beside it: pages are extracted while feeds are still polled.
+
+    With ``own_pages`` (a poll someone asked for, as ``poll --feed X``), the
+    extraction works only on the pages of the candidates this poll stored,
+    newest first; pages left pending before are the daemon's or ``extract``'s.
 
     The extractor starts at once on whatever is pending, wakes whenever the
     poll stores new candidates, and ends when the poll has ended and nothing
@@ -448,16 +480,21 @@ async def poll_and_extract(
     instead of each getting a full one.
     """
     more, done = asyncio.Event(), asyncio.Event()
+    fed: set[str] = set()  # the feeds this poll stored new candidates of
 
     def stored(result: FeedUpdateResult) -> None:
         if result.new:
+            fed.add(result.feed_name)
             more.set()
         if on_result is not None:
             on_result(result)
 
     async with fetching as fetcher:
         shared = contextlib.nullcontext(fetcher)
-        extraction = asyncio.create_task(extract_pending(extract_tools, shared, more=more, done=done))
+        pick = _stored_by(fed, since=job.now) if own_pages else None
+        extraction = asyncio.create_task(
+            extract_pending(extract_tools, shared, more=more, done=done, pick=pick, on_article=on_article)
+        )
         try:
             poll_tools = replace(tools, fetching=lambda: contextlib.nullcontext(fetcher))
             report = await poll(job, poll_tools, on_result=stored)
@@ -472,3 +509,15 @@ async def poll_and_extract(
         finally:
             done.set()
         return report, await extraction
+
+
+def _stored_by(fed: set[str], *, since: datetime) -> Pick:
+    """The candidates a poll that started at ``since`` stored in the feeds ``fed``, newest first."""
+
+    def pick(s: Connection) -> list[int]:
+        if not fed:
+            return []
+        found = repo.list_candidates(s, feed_names=sorted(fed), limit=None)
+        return [c.id for c in found if c.first_seen_at >= since]
+
+    return pick

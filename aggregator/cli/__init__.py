@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer._click.exceptions import ClickException  # Typer 0.28 carries its own Click
 from typer.core import TyperGroup
 
 from aggregator import __version__
 from aggregator.cli.context import CliState, print_error
+from aggregator.cli.voice import ExitCode, tune, usage_line
 from aggregator.errors import AggregatorError, ConfigError
 
 
@@ -39,9 +41,27 @@ class _Group(TyperGroup):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        tune(self)
         for command in _leaves(self.commands.values()):
+            tune(command)
             if command.callback is not None:
                 command.callback = _text_checked(command.callback, command.params)
+
+    def main(self, args: Any = None, prog_name: str | None = None, *rest: Any, **extra: Any) -> Any:
+        """Click's main, with its usage errors printed as one ``error:`` line like every other error."""
+        if extra.get("standalone_mode", True) is False:
+            return super().main(args, prog_name, *rest, **extra)
+        extra["standalone_mode"] = False
+        try:
+            code = super().main(args, prog_name, *rest, **extra)
+        except ClickException as exc:
+            if type(exc).__name__ != "NoArgsIsHelpError":  # the help is printed already
+                print_error(usage_line(exc))
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print_error("aborted")
+            sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -49,10 +69,10 @@ class _Group(TyperGroup):
         except ConfigError as exc:
             for line in exc.problems or [str(exc)]:
                 print_error(line)
-            raise typer.Exit(2) from exc
+            raise typer.Exit(ExitCode.USAGE) from exc
         except AggregatorError as exc:
             print_error(str(exc))
-            raise typer.Exit(1) from exc
+            raise typer.Exit(ExitCode.FAILED) from exc
 
 
 def _leaves(commands: Iterable[Any]) -> Iterable[Any]:
@@ -109,7 +129,11 @@ def _root(
         dir_okay=False,
     ),
     verbose: int = typer.Option(
-        0, "--verbose", "-v", count=True, help="Log progress to stderr (-v: each feed as stored; -vv: debug)."
+        0,
+        "--verbose",
+        "-v",
+        count=True,
+        help="Log to stderr (-v: each feed as stored; -vv: debug; -vvv: libraries too).",
     ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
@@ -155,7 +179,7 @@ def build(modules: tuple[str, ...] = MODULES) -> typer.Typer:
         name="aggregator",
         help="Feed aggregation and triage for the curators of a monthly AI/ML digest.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         rich_markup_mode="rich",
         pretty_exceptions_enable=False,
     )

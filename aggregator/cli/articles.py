@@ -12,6 +12,7 @@ from rich.table import Table
 from aggregator.articles.reading import reading_minutes, reading_time
 from aggregator.cli.candidates import candidate_dict
 from aggregator.cli.context import ID_MAX, console, iso, open_service, print_error, when
+from aggregator.cli.progress import Progress
 from aggregator.controls import json_dumps
 from aggregator.types import Article, Candidate, TriageState
 
@@ -39,7 +40,13 @@ def extract(
     Example: aggregator extract --retry-failed
     """
     with open_service(ctx, sync=False) as service:
-        report = service.polling.extract(ids=ids or None, retry_failed=retry_failed)
+        expected = (
+            len(set(ids)) if ids else None if retry_failed else service.ops.gauges().pending_extractions
+        )
+        with Progress("extract", pages=expected) as shown:
+            report = service.polling.extract(
+                ids=ids or None, retry_failed=retry_failed, on_article=shown.page
+            )
     out = console()
     if not report.articles:
         out.print("No candidate needs extracting.")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import getpass
+import io
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
 
 import typer
 from rich.console import Console
@@ -64,18 +66,70 @@ class SafeConsole(Console):
 
 
 class SafeFormatter(logging.Formatter):
-    """Log lines for a terminal: a feed's error or a title in a message is shown, never acted on.
+    """``2026-01-05T08:00:00.123Z INFO logger: message``; text from the world shown, never acted on.
 
     The whole line (a traceback too) passes through :func:`show_controls`, so an
     escape sequence in a feed's error text is printed as ``\\x1b[2J``, not run.
+    The time is UTC, as in the daemon's log.
     """
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def format(self, record: logging.LogRecord) -> str:
         return show_controls(super().format(record))
 
 
+#: Libraries that log every migration step or request at INFO or DEBUG: heard only from ``-vvv`` on.
+QUIET_LIBRARIES = ("alembic", "httpx", "httpcore", "apscheduler", "trafilatura", "htmldate", "courlan")
+
+
+def setup_logging(verbose: int) -> None:
+    """Log to stderr: warnings; ``-v`` each feed stored, page extracted; ``-vv`` debug; ``-vvv`` libraries."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    handler = logging.StreamHandler()
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose >= 3 else logging.WARNING)
+
+
+#: The width of output that is not for a terminal (a pipe, a file): wide enough that nothing wraps.
+PIPED_WIDTH = 1 << 20
+
+
 def console() -> Console:
-    return SafeConsole(soft_wrap=False)
+    """stdout: at the terminal's width on a terminal; piped, one record per line, never wrapped or cut.
+
+    Piped (``| grep``, ``> file``, cron), a table's row is one line however long
+    its URL or title: no column folds or ends in an ellipsis, and trailing
+    padding is dropped.
+    """
+    out = SafeConsole(soft_wrap=False)
+    if out.is_terminal:
+        return out
+    return SafeConsole(soft_wrap=False, width=PIPED_WIDTH, file=_TrimmedLines(sys.stdout))
+
+
+class _TrimmedLines(io.TextIOBase):
+    """A text stream that drops the spaces at the end of each line (a table's padding) on its way out."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out, self.held = out, ""
+
+    def write(self, text: str) -> int:
+        lines = (self.held + text).split("\n")
+        self.held = lines.pop()
+        if lines:
+            self.out.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.held:
+            self.out.write(self.held)
+            self.held = ""
+        self.out.flush()
 
 
 def err_console() -> Console:
@@ -105,10 +159,7 @@ def load(ctx: typer.Context) -> tuple[Settings, Path, Configuration]:
 @contextmanager
 def open_app(ctx: typer.Context, *, sync: bool = True) -> Iterator[App]:
     """Settings and feeds.yaml in, schema brought up to date, feeds synced: an App."""
-    level = {0: logging.WARNING, 1: logging.INFO}.get(state(ctx).verbose, logging.DEBUG)
-    handler = logging.StreamHandler()
-    handler.setFormatter(SafeFormatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    setup_logging(state(ctx).verbose)
     from aggregator.app import make_app  # the engine and the store: not for --help
 
     settings, path, config = load(ctx)

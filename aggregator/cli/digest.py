@@ -24,6 +24,7 @@ from aggregator.cli.context import (
     print_error,
     styled,
 )
+from aggregator.cli.voice import ExitCode
 from aggregator.controls import json_dumps, show_controls
 from aggregator.digest.model import TEMPLATES
 from aggregator.digest.names import check_name
@@ -262,7 +263,7 @@ def lint(
         if not findings:
             console().print(f"{name}: no problems found")
     if findings:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @app.command("move")
@@ -288,7 +289,7 @@ def move(
                                     ("--top", top), ("--bottom", bottom)) if on]  # fmt: skip
     if len(chosen) != 1:
         print_error("give exactly one of --before ID, --after ID, --top, --bottom")
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     to: Literal["top", "bottom"] | None = "top" if top else "bottom" if bottom else None
     with open_service(ctx, sync=False) as service:
         result = service.digests.move(

@@ -11,6 +11,7 @@ from rich import box
 from rich.table import Table
 
 from aggregator.cli.context import ID_MAX, console, iso, open_service, print_error, styled, when
+from aggregator.cli.voice import ExitCode
 from aggregator.controls import json_dumps, show_controls
 
 if TYPE_CHECKING:
@@ -62,10 +63,10 @@ def health(
     except AggregatorError as exc:  # exit 1 even for a bad environment: Docker reserves exit 2
         for line in exc.problems if isinstance(exc, ConfigError) else [str(exc)]:
             print_error(line, label="unhealthy")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(ExitCode.FAILED) from exc
     if found.problem is not None:
         print_error(found.problem, label="unhealthy")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
     daemon, age = found.daemon, found.heartbeat_age
     assert daemon is not None and age is not None
     typer.echo(

@@ -7,6 +7,9 @@ from rich import box
 from rich.table import Table
 
 from aggregator.cli.context import console, open_service, print_error, styled, when
+from aggregator.cli.progress import Progress
+from aggregator.cli.voice import ExitCode
+from aggregator.service import Service
 from aggregator.types import ClaimOutlook, FeedUpdateResult
 
 _STYLE = {
@@ -34,8 +37,11 @@ def poll(
 ) -> None:
     """Run one poll cycle: the feeds that are due, every feed (--all), or the ones named.
 
-    New candidates' pages are fetched and extracted while the poll goes on
-    (--no-extract leaves them for `aggregator extract`).
+    New candidates' pages are fetched and extracted while the poll goes on,
+    newest first (--no-extract leaves them for `aggregator extract`); pages left
+    pending by earlier polls are the daemon's or `aggregator extract`'s. On a
+    terminal a progress display shows feeds and pages as they go; elsewhere a
+    line every 10 s on stderr.
 
     Prints a row per feed: result, new and updated entries, time. Exits 0 when
     the cycle ran, even if some feeds failed (see `aggregator feeds status`);
@@ -49,8 +55,12 @@ def poll(
         if unknown:
             where = service.feeds.config_path
             print_error(f"no feed named {', '.join(unknown)} in {where} (see `aggregator feeds list`)")
-            raise typer.Exit(2)
-        run = service.polling.poll(names=feed or None, due_only=not all_, extract=extract)
+            raise typer.Exit(ExitCode.USAGE)
+        with Progress("poll", feeds=_expected(service, feed, all_), pages=0 if extract else None) as shown:
+            run = service.polling.poll(
+                names=feed or None, due_only=not all_, extract=extract,
+                on_result=shown.feed, on_article=shown.page, own_pages=True,
+            )  # fmt: skip
     report, extracted, outlook = run.report, run.extracted, run.outlook
     out = console()
     failed = len(report.failed)
@@ -67,7 +77,18 @@ def poll(
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         out.print(f"{len(extracted.articles)} pages extracted ({summary})")
     if failed and strict:
-        raise typer.Exit(3)
+        raise typer.Exit(ExitCode.FEEDS_FAILED)
+
+
+def _expected(service: Service, names: list[str], all_: bool) -> int:
+    """How many feeds the poll will likely poll (the named ones, every enabled one, or the due ones)."""
+    if names:
+        return len(set(names))
+    gauges = service.ops.gauges()
+    if all_:
+        by_health = gauges.feeds_by_health
+        return sum(by_health.values()) - by_health.get("disabled", 0) - by_health.get("gone", 0)
+    return gauges.due
 
 
 def nothing_claimed(outlook: ClaimOutlook, *, due_only: bool) -> str:

@@ -27,7 +27,15 @@ from typing import TYPE_CHECKING
 
 from aggregator import __version__
 from aggregator.config.files import read_config_bytes
-from aggregator.configuration import Configuration, DigestOptions, EmailSchedule, Feed, FetchLimits
+from aggregator.configuration import (
+    Configuration,
+    DigestOptions,
+    EmailSchedule,
+    Feed,
+    FetchLimits,
+    Notebook,
+    TrendPost,
+)
 
 if TYPE_CHECKING:
     from aggregator.config.models import FeedsFile
@@ -77,13 +85,21 @@ def load_configuration(path: Path) -> Configuration:
     return configuration
 
 
+def _digest(model: FeedsFile) -> DigestOptions:
+    d, t = model.digest, model.digest.trend_post
+    trend_post = TrendPost(
+        t.author, tuple(t.categories), tuple(t.tags), t.math, t.toc, t.pin, t.img_path, t.image,
+        t.image_alt, t.description, t.intro, tuple(t.headings.items()),
+    )  # fmt: skip
+    notebook = Notebook(d.notebook.title, d.notebook.links)
+    return DigestOptions(d.title, d.preface, d.template, d.notes, trend_post, notebook)
+
+
 def freeze(model: FeedsFile) -> Configuration:
     """The validated file as frozen values."""
     fc = model.fetch
     return Configuration(
-        digest=DigestOptions(
-            model.digest.title, model.digest.preface, model.digest.template, model.digest.notes
-        ),
+        digest=_digest(model),
         taxonomy=model.taxonomy(),
         feeds=tuple(
             Feed(

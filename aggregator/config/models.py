@@ -256,6 +256,32 @@ class SectionConfig(_Strict):
         return [f"{self.id}/{sub.id}" for sub in self.subsections]
 
 
+class TrendPostConfig(_Strict):
+    """``digest.trend_post``: the front matter and words of a ``trend-post`` (seed 003's shape)."""
+
+    author: str = ""
+    categories: Annotated[list[str], BeforeValidator(_none_is_empty)] = ["AI Trend"]
+    tags: Annotated[list[str], BeforeValidator(_none_is_empty)] = ["ai-trend"]
+    math: bool = True
+    toc: bool = True
+    pin: bool = False
+    img_path: str = ""
+    image: str = ""
+    image_alt: str = ""
+    description: str = ""
+    intro: str = ""
+    """The intro blockquote; ``{month}`` is replaced by the issue's month (``Oct 2023``)."""
+    headings: dict[Annotated[str, AfterValidator(_check_section_ref)], str] = {}
+    """A section's heading, by section id: ``news: "💡 **News**"``."""
+
+
+class NotebookConfig(_Strict):
+    """``digest.notebook``: a ``notebook`` page (seed 004's shape)."""
+
+    title: str = ""
+    links: bool = True
+
+
 class DigestConfig(_Strict):
     """The digest's title, preface and how its Markdown is rendered."""
 
@@ -264,6 +290,8 @@ class DigestConfig(_Strict):
     """Markdown printed verbatim under the title."""
     template: Slug = "summary"
     notes: Literal["nested", "inline"] = "nested"
+    trend_post: TrendPostConfig = TrendPostConfig()
+    notebook: NotebookConfig = NotebookConfig()
 
 
 class EmailConfig(_Strict):

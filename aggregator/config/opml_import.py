@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import ValidationError
 
-from aggregator.config.models import FeedConfig
+from aggregator.config.models import FeedConfig, taxonomy_of
 from aggregator.config.yamlfile import load_config, parse_config
 from aggregator.errors import ConfigError
 from aggregator.feeds.opml import OpmlFeed
@@ -45,22 +45,25 @@ class ImportReport:
 def import_into_config(config_path: Path, opml: list[OpmlFeed], *, dry_run: bool = False) -> ImportReport:
     """Add the OPML feeds whose URL feeds.yaml lacks, keeping the file's comments and layout.
 
-    New entries go after the last item of ``feeds:``, in the same indentation, with a name made
-    from the title and an empty label for the curator to fill in. The file must be valid before,
-    and the whole new text is validated before the file is replaced. ``dry_run`` writes nothing.
+    New entries go after the last item of ``feeds:``, in the same indentation: named by the
+    outline's ``name`` (aggregator's export) else a slug of its title, labelled by its ``label``
+    else its title, with its ``language``, and its ``section_hint`` when feeds.yaml has that
+    section. The file must be valid before, and the whole new text is validated before the file
+    is replaced. ``dry_run`` writes nothing.
     """
     source = str(config_path)
     current = load_config(config_path)
     text = config_path.read_bytes().decode("utf-8")
 
     taken = {feed.name for feed in current.feeds}
+    sections = set(taxonomy_of(current.sections).section_ids())
     known = {_url_key(feed.url): feed.name for feed in current.feeds}
     in_batch: set[str] = set()
     added: list[_Entry] = []
     skipped: list[tuple[str, str]] = []
     for item in opml:
         url = item.xml_url.strip()
-        name = _unique(_name_for(item.title, url), taken)
+        name = _unique(_name_for(item.name or item.title, url), taken)
         try:
             FeedConfig(name=name, url=url)
         except ValidationError:
@@ -81,7 +84,10 @@ def import_into_config(config_path: Path, opml: list[OpmlFeed], *, dry_run: bool
                 language = None
         taken.add(name)
         in_batch.add(key)
-        added.append(_Entry(name, url, item.label or "", language, item.title))
+        # aggregator's export names the feed and carries its label, empty or not; another's has a title
+        label = item.label or ("" if item.name or item.title == item.xml_url else item.title)
+        hint = item.section_hint if item.section_hint in sections else None  # another list's: not ours
+        added.append(_Entry(name, url, label, language, item.title, hint))
 
     if not added:
         return ImportReport(added=(), skipped=tuple(skipped), written=False)
@@ -112,6 +118,7 @@ class _Entry:
     label: str
     language: str | None
     title: str
+    section_hint: str | None = None
 
 
 def _url_key(url: str) -> str:
@@ -199,6 +206,8 @@ def _block(entries: list[_Entry], dash: int, key: int, newline: str) -> str:
         lines.append(f"{keys}label: {_scalar(entry.label)}")
         if entry.language:
             lines.append(f"{keys}language: {_scalar(entry.language)}")
+        if entry.section_hint:
+            lines.append(f"{keys}section_hint: {_scalar(entry.section_hint)}")
     return newline.join(lines) + newline
 
 
@@ -212,6 +221,8 @@ def _flow(entries: list[_Entry]) -> str:
         ]
         if entry.language:
             fields.append(f"language: {_scalar(entry.language)}")
+        if entry.section_hint:
+            fields.append(f"section_hint: {_scalar(entry.section_hint)}")
         parts.append("{" + ", ".join(fields) + "}")
     return ", ".join(parts)
 

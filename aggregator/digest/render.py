@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jinja2
 
+from aggregator.configuration import DigestOptions, Notebook, TrendPost
 from aggregator.controls import strip_controls
 from aggregator.digest.markdown import block, headline, link, md_text, md_url, note, yaml_str
 from aggregator.digest.model import TEMPLATES, Digest, NotesStyle, month_name
@@ -34,6 +35,7 @@ def _configure(env: jinja2.Environment) -> jinja2.Environment:
         note=note,
         block=block,
         yaml_str=yaml_str,
+        yaml_bool=lambda value: "true" if value else "false",
     )
     env.globals.update(link=link)
     return env
@@ -75,19 +77,33 @@ def _template(template: str | Path) -> jinja2.Template:
     return _new_environment(loader).get_template(path.name)
 
 
-def render(digest: Digest, template: str | Path = "summary", *, notes: NotesStyle = "nested") -> str:
+def render(
+    digest: Digest,
+    template: str | Path = "summary",
+    *,
+    notes: NotesStyle = "nested",
+    options: DigestOptions | None = None,
+) -> str:
     """The issue as Markdown through a shipped template (by name) or a curator's (by path).
 
-    A template gets ``digest``, ``notes`` (``nested`` or ``inline``) and ``numbers`` (item id to its
-    1-based number in printed order); see the header comment of each shipped template.
+    A template gets ``digest``, ``notes`` (``nested`` or ``inline``), ``numbers`` (item id to its
+    1-based number in printed order), and feeds.yaml's ``trend_post`` and ``notebook`` settings
+    (``post``, ``headings``: section id to heading, ``notebook``); see the header comment of each
+    shipped template.
     """
+    post = options.trend_post if options is not None else TrendPost()
+    book = options.notebook if options is not None else Notebook()
     if notes not in ("nested", "inline"):
         raise DigestError(f"unknown notes style {notes!r} (use nested or inline)")
     try:
         compiled = _template(template)
         # The filters clean what they print; this catches what a template prints raw
         # (``{{ item.title }}`` in a curator's copy, an image line, a section title from feeds.yaml).
-        return strip_controls(compiled.render(digest=digest, notes=notes, numbers=digest.numbers()))
+        page = compiled.render(
+            digest=digest, notes=notes, numbers=digest.numbers(), post=post, headings=dict(post.headings),
+            notebook=book,
+        )  # fmt: skip
+        return strip_controls(page)
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or exc.name or str(template)
         raise DigestError(f"{where}:{exc.lineno}: {exc.message} (fix the template)") from None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aggregator.store.tables import MAX_KEY_BYTES
 from aggregator.types import DateSource, EntryPlan, EntryRecord, ParsedEntry, ParsedFeed
@@ -26,6 +26,11 @@ MAX_TITLE_CHARS = 1000
 #: between the publisher and us is normal; a post dated next year is not).
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
+#: The earliest believable date: the first blogs and RSS came after it. An earlier one is a
+#: placeholder (Hugo's zero date 0001-01-01, a Unix epoch 1970-01-01) or garbage, never a post's
+#: date, so it is treated as missing and the fallbacks (updated, first seen) apply.
+EARLIEST_DATE = datetime(1995, 1, 1, tzinfo=UTC)
+
 #: The longest first retry after an error: a feed polled daily that fails
 #: once is retried within the hour, then backs off exponentially.
 ERROR_BACKOFF_BASE = timedelta(minutes=30)
@@ -35,10 +40,11 @@ def publication_date(entry: ParsedEntry, now: datetime) -> tuple[datetime, DateS
     """The date we file an entry under: published, else updated, else first seen.
 
     A date in the future (beyond a little clock skew) is clamped to ``now``, so
-    a mis-dated post cannot sit at the top of the queue for months.
+    a mis-dated post cannot sit at the top of the queue for months; one before
+    :data:`EARLIEST_DATE` (Hugo's ``0001-01-01``) is no date at all.
     """
     for value, source in ((entry.published, "published"), (entry.updated, "updated")):
-        if value is not None:
+        if value is not None and value >= EARLIEST_DATE:
             if value > now + FUTURE_TOLERANCE:
                 return now, source  # type: ignore[return-value]
             return value, source  # type: ignore[return-value]

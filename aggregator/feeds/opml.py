@@ -1,8 +1,9 @@
 """OPML in and out: read a subscription list, export the feeds.
 
-Reading refuses any document that declares a DTD or entities (no XXE, no billion laughs): OPML
-never needs them. Adding the feeds of a list to feeds.yaml is the edge's business
-(:mod:`aggregator.config.opml_import`), as it edits and validates the file.
+Reading (with listparser, which reads the lists real readers export) refuses any document
+that declares a DTD or entities (no XXE, no billion laughs): OPML never needs them. Adding the
+feeds of a list to feeds.yaml is the edge's business (:mod:`aggregator.config.opml_import`), as
+it edits and validates the file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aggregator.configuration import Feed
 from aggregator.errors import ConfigError
@@ -33,6 +35,10 @@ class OpmlFeed:
     label: str | None = None
     """aggregator's own export carries the digest label here."""
     language: str | None = None
+    name: str | None = None
+    """aggregator's own export carries the feed's name (its slug in feeds.yaml) here."""
+    section_hint: str | None = None
+    """aggregator's own export carries the feed's section hint here (``section_hint``)."""
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -54,8 +60,10 @@ def read_opml_file(path: Path) -> list[OpmlFeed]:
 def read_opml(data: bytes, *, source: str = "OPML") -> list[OpmlFeed]:
     """The feed outlines of an OPML document, nested ones included, in document order.
 
-    Raises ConfigError naming ``source`` when the document is not well-formed, is not OPML, or
-    declares a DTD or entities.
+    Read with listparser, the field's OPML reader: it reads what real readers
+    export (a bare ``&`` in a title, an unclosed outline) where a strict XML
+    parser refuses the whole list. Raises ConfigError naming ``source`` when the
+    document is not OPML or declares a DTD or entities.
     """
     text = _text_view(data)
     declaration = _DECLARATION_RE.search(text)
@@ -68,26 +76,16 @@ def read_opml(data: bytes, *, source: str = "OPML") -> list[OpmlFeed]:
                 "never needs and which can expand entities or read local files (remove the declaration)"
             ],
         )
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        line = exc.position[0] if exc.position else 1
-        reason = re.sub(r": line \d+, column \d+$", "", str(exc))
-        raise ConfigError(
-            source,
-            [f"{source}:{line}: not well-formed XML: {reason} (export the list again, or fix the file)"],
-        ) from None
-    if _local(root.tag) != "opml":
-        found = _local(root.tag)
-        raise ConfigError(
-            source, [f"{source}:1: not an OPML document: the root element is <{found}> (give an .opml file)"]
-        )
-    body = next((child for child in root if _local(child.tag) == "body"), None)
-    if body is None:
+    from aggregator.feeds.opml_read import parse_outlines  # listparser: only for an import
+
+    found = parse_outlines(data)
+    if found.version is None:
+        root = _ROOT_RE.search(text)
+        what = f"the root element is <{root[1].lower()}>" if root else "no <opml> element"
+        raise ConfigError(source, [f"{source}:1: not an OPML document: {what} (give an .opml file)"])
+    if not _BODY_RE.search(text):
         raise ConfigError(source, [f"{source}:1: the OPML document has no <body> (export the list again)"])
-    feeds: list[OpmlFeed] = []
-    _collect(body, (), feeds)
-    return feeds
+    return [_feed(outline) for outline in found.feeds]
 
 
 def _text_view(data: bytes) -> str:
@@ -109,34 +107,24 @@ def _text_view(data: bytes) -> str:
     return data.decode("latin-1")  # every ASCII-compatible encoding keeps markup bytes as they are
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1].lower()
+_BODY_RE = re.compile(r"<\s*(?:[\w.-]+:)?body[\s>/]", re.IGNORECASE)
+_ROOT_RE = re.compile(r"<\s*([A-Za-z_][\w.:-]*)(?=[\s>/])(?<!\?xml)")
 
 
-def _collect(parent: ET.Element, categories: tuple[str, ...], into: list[OpmlFeed]) -> None:
-    for element in parent:
-        if _local(element.tag) != "outline":
-            continue
-        attrs = {
-            key.lower(): value.strip() for key, value in element.attrib.items() if not key.startswith("{")
-        }
-        name = attrs.get("text") or attrs.get("title") or ""
-        xml_url = attrs.get("xmlurl", "")
-        if xml_url:
-            category = "/".join(categories) or attrs.get("category", "").split(",")[0].strip().strip("/")
-            into.append(
-                OpmlFeed(
-                    title=name or xml_url,
-                    xml_url=xml_url,
-                    html_url=attrs.get("htmlurl") or None,
-                    category=category or None,
-                    label=attrs.get("label") or None,
-                    language=attrs.get("language") or None,
-                )
-            )
-            _collect(element, categories, into)
-        else:
-            _collect(element, (*categories, name) if name else categories, into)
+def _feed(outline: dict[str, Any]) -> OpmlFeed:
+    categories: list[list[str]] = outline.get("categories") or []
+    attrs: dict[str, str] = outline.get("attrs") or {}
+    url = str(outline["url"])
+    return OpmlFeed(
+        title=str(outline.get("title") or "") or url,
+        xml_url=url,
+        html_url=attrs.get("htmlurl", "").strip() or None,
+        category="/".join(categories[0]) if categories else None,
+        label=attrs.get("label", "").strip() or None,
+        language=attrs.get("language", "").strip() or None,
+        name=attrs.get("name", "").strip() or None,
+        section_hint=attrs.get("section_hint", "").strip().strip("/") or None,
+    )
 
 
 # -- exporting ------------------------------------------------------------------------------
@@ -149,18 +137,27 @@ def _xml_text(value: str) -> str:
 
 
 def export_opml(feeds: Sequence[Feed], title: str) -> bytes:
-    """An OPML 2.0 document of ``feeds``; label, language and section hint ride along as attributes."""
+    """An OPML 2.0 document of ``feeds``: each titled by its label (else its name); its name, label,
+    language and section hint ride along as attributes, so an import gives the same feeds back."""
     root = ET.Element("opml", version="2.0")
     ET.SubElement(ET.SubElement(root, "head"), "title").text = _xml_text(title)
     body = ET.SubElement(root, "body")
     for feed in feeds:
-        attrs = {"type": "rss", "text": feed.name, "title": feed.name, "xmlUrl": _xml_text(feed.url)}
+        title = _xml_text(feed.label or feed.name)
+        attrs = {
+            "type": "rss",
+            "text": title,
+            "title": title,
+            "xmlUrl": _xml_text(feed.url),
+            "name": feed.name,
+        }
         if feed.label:
             attrs["label"] = _xml_text(feed.label)
         if feed.language:
             attrs["language"] = feed.language
         if feed.section_hint:
             attrs["category"] = "/" + feed.section_hint
+            attrs["section_hint"] = feed.section_hint
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
     document: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -68,7 +68,7 @@ class Digests(Part):
         block = self.app.config.digest
         chosen = template or block.template
         style: NotesStyle = notes or ("inline" if block.notes == "inline" else "nested")
-        return Rendered(issue, render(issue, chosen, notes=style), str(chosen))
+        return Rendered(issue, render(issue, chosen, notes=style, options=block), str(chosen))
 
     def publish(self, name: str, *, force: bool = False) -> datetime:
         """Mark issue ``name`` published (frozen from now on); its publication time."""

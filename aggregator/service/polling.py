@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aggregator.service.part import Part
-from aggregator.types import Candidate, ExtractReport, FeedUpdateResult, PollReport, PollRun
+from aggregator.types import Article, Candidate, ExtractReport, FeedUpdateResult, PollReport, PollRun
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -42,11 +42,15 @@ class Polling(Part):
         due_only: bool = True,
         extract: bool = True,
         on_result: Callable[[FeedUpdateResult], None] | None = None,
+        on_article: Callable[[Article], None] | None = None,
+        own_pages: bool = False,
     ) -> PollRun:
         """Claim and poll feeds (the due ones, all with ``due_only=False``, or ``names``), with
         extraction beside it unless ``extract`` is false; when nothing was claimed, say why.
 
-        ``on_result`` hears of each feed as it is stored (the daemon logs it). The poll
+        ``on_result`` hears of each feed as it is stored (the daemon logs it), ``on_article``
+        of each page extracted (a progress display). With ``own_pages`` the extraction works
+        only on the pages this poll stored, newest first (``poll --feed X``). The poll
         honours ``app.stopping``: nothing is claimed once the daemon stops, and work in
         flight is abandoned once it cancels.
         """
@@ -57,7 +61,15 @@ class Polling(Part):
         extracted = None
         if extract:
             report, extracted = run_async(
-                poll_and_extract(self.app, names=names, due_only=due_only, now=now, on_result=on_result)
+                poll_and_extract(
+                    self.app,
+                    names=names,
+                    due_only=due_only,
+                    now=now,
+                    on_result=on_result,
+                    on_article=on_article,
+                    own_pages=own_pages,
+                )
             )
         else:
             report = run_async(_poll(self.app, names=names, due_only=due_only, now=now, on_result=on_result))
@@ -76,12 +88,18 @@ class Polling(Part):
         with self.app.read() as s:
             return repo.list_candidates(s, feed_names=feed_names, status=status, limit=limit)
 
-    def extract(self, *, ids: Sequence[int] | None = None, retry_failed: bool = False) -> ExtractReport:
+    def extract(
+        self,
+        *,
+        ids: Sequence[int] | None = None,
+        retry_failed: bool = False,
+        on_article: Callable[[Article], None] | None = None,
+    ) -> ExtractReport:
         """Extract the pages of candidates that need it (or exactly ``ids``; failed ones too with
-        ``retry_failed``)."""
+        ``retry_failed``); ``on_article`` hears of each page as it is stored."""
         from aggregator.feeds.poll import run_async
 
-        return run_async(extract_pending(self.app, ids=ids, retry_failed=retry_failed))
+        return run_async(extract_pending(self.app, ids=ids, retry_failed=retry_failed, on_article=on_article))
 
 
 def run_poll(
@@ -118,12 +136,17 @@ async def poll_and_extract(
     due_only: bool = True,
     now: datetime | None = None,
     on_result: Callable[[FeedUpdateResult], None] | None = None,
+    on_article: Callable[[Article], None] | None = None,
+    own_pages: bool = False,
 ) -> tuple[PollReport, ExtractReport]:
     """A poll with extraction beside it, sharing one fetcher (``articles.pages.poll_and_extract``)."""
     from aggregator.articles.pages import poll_and_extract as run_both
 
     job, tools = _poll_setup(app, names=names, due_only=due_only, now=now)
-    return await run_both(job, tools, _extract_tools(app, None), app.fetcher(), on_result=on_result)
+    return await run_both(
+        job, tools, _extract_tools(app, None), app.fetcher(),
+        on_result=on_result, on_article=on_article, own_pages=own_pages,
+    )  # fmt: skip
 
 
 async def extract_pending(
@@ -133,11 +156,18 @@ async def extract_pending(
     retry_failed: bool = False,
     pool: WorkerPool | None = None,
     fetcher: Fetcher | None = None,
+    on_article: Callable[[Article], None] | None = None,
 ) -> ExtractReport:
     """Extract every due candidate's page, on the App's extraction pool unless given ``pool``."""
     from aggregator.articles.pages import extract_pending as run
 
-    return await run(_extract_tools(app, pool), app.fetching(fetcher), ids=ids, retry_failed=retry_failed)
+    return await run(
+        _extract_tools(app, pool),
+        app.fetching(fetcher),
+        ids=ids,
+        retry_failed=retry_failed,
+        on_article=on_article,
+    )
 
 
 def _poll_setup(
