@@ -16,8 +16,28 @@ if TYPE_CHECKING:
     from aggregator.taxonomy import Taxonomy
 
 app = typer.Typer(
-    help="Section suggestions: measure them against the curators' digests.", no_args_is_help=True
+    help="Section suggestions: backfill them, measure them against the curators' digests.",
+    no_args_is_help=True,
 )
+
+
+@app.command("backfill")
+def backfill(
+    ctx: typer.Context,
+    everything: bool = typer.Option(
+        False, "--all", help="Suggest again for every candidate, not only those without a suggestion."
+    ),
+) -> None:
+    """Suggest a section, score and group every candidate stored without one (a database older than
+    suggestions); polls and extraction do it for new candidates on their own.
+
+    Example: aggregator suggest backfill
+    """
+    from aggregator.cli.context import open_service
+
+    with open_service(ctx, sync=False) as service:
+        done = service.suggest.backfill(everything=everything)
+    console().print(f"{done:,} candidates suggested and scored")
 
 
 @app.command("eval")

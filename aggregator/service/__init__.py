@@ -18,6 +18,7 @@ runs::
     service.digests    issues: list, show, render, publish, lint, move, import (service/digests.py)
     service.ops        operators' views: gauges, health, status         (service/ops.py)
     service.daemon     `aggregator run`: tick, heartbeat, jobs, reload, stop (service/daemon.py)
+    service.suggest    suggestions, scores and cross-post groups: refresh, backfill (service/suggest.py)
 
 This module imports nothing heavy: a front end can import it for its types.
 """
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from aggregator.service.ops import Ops
     from aggregator.service.polling import Polling
     from aggregator.service.queue import Queue
+    from aggregator.service.suggest import Suggestions
     from aggregator.service.triage import Triage
     from aggregator.taxonomy import Taxonomy
 
@@ -98,6 +100,12 @@ class Service:
         from aggregator.service.daemon import Daemon
 
         return Daemon(self.app)
+
+    @cached_property
+    def suggest(self) -> Suggestions:
+        from aggregator.service.suggest import Suggestions
+
+        return Suggestions(self.app)
 
     def close(self) -> None:
         self.app.close()

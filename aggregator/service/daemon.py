@@ -180,6 +180,7 @@ class Daemon(Part):
     def housekeeping(self, period: str) -> JobResult:
         """The daily clean-up of ``period`` (a date): expired leases, silent replicas, old job runs,
         the planner's statistics."""
+        from aggregator.service.suggest import Suggestions
         from aggregator.store import claims, jobs, upkeep
 
         def work(s: Connection, now: datetime) -> Done:
@@ -187,9 +188,11 @@ class Daemon(Part):
             gone = upkeep.forget_silent_instances(s, now, claims.INSTANCE_RETENTION)
             runs = jobs.forget_runs_before(s, now - JOB_RUN_RETENTION)
             statement = upkeep.refresh_statistics(s)
-            forgotten = f"{gone} silent replicas and {runs} old job runs forgotten"
+            forgotten = f"{gone} silent replicas, {runs} old job runs and {postings} old postings forgotten"
             return "ok", f"{freed} expired leases cleared, {forgotten}, {statement}"
 
+        # Every replica forgets its own old postings, outside the job's transaction (the grouper's lock).
+        postings = Suggestions(self.app).forget_old()
         return self._run(HOUSEKEEPING, period, work)
 
     def _run(self, job: str, period: str, work: Callable[[Connection, datetime], Done]) -> JobResult:

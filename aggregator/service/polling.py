@@ -12,9 +12,11 @@ when an operation runs, so a command that never polls never loads them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from aggregator.errors import AggregatorError
 from aggregator.service.part import Part
 from aggregator.types import Candidate, ExtractReport, FeedUpdateResult, PollReport, PollRun
 
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from aggregator.feeds.poll import PollJob, PollTools
     from aggregator.net.fetch import Fetcher
     from aggregator.workers import WorkerPool
+
+
+log = logging.getLogger(__name__)
 
 
 class Polling(Part):
@@ -61,6 +66,8 @@ class Polling(Part):
             )
         else:
             report = run_async(_poll(self.app, names=names, due_only=due_only, now=now, on_result=on_result))
+        if report.results or (extracted is not None and extracted.articles):
+            suggest_after(self.app)
         if report.results:
             return PollRun(report, extracted)
         with self.app.read() as s:
@@ -81,7 +88,23 @@ class Polling(Part):
         ``retry_failed``)."""
         from aggregator.feeds.poll import run_async
 
-        return run_async(extract_pending(self.app, ids=ids, retry_failed=retry_failed))
+        report = run_async(extract_pending(self.app, ids=ids, retry_failed=retry_failed))
+        if report.articles:
+            suggest_after(self.app)
+        return report
+
+
+def suggest_after(app: App) -> None:
+    """Suggest, score and group what the poll or extraction stored (``service.suggest``); a failure
+    there is logged and leaves the poll's results as they are."""
+    from aggregator.service.suggest import engine_for
+
+    try:
+        engine_for(app).refresh(app)
+    except AggregatorError as error:
+        log.warning("suggestions not updated: %s", error)
+    except Exception:  # a model's failure must not undo or stop a poll
+        log.exception("suggestions not updated")
 
 
 def run_poll(
