@@ -12,11 +12,9 @@ when an operation runs, so a command that never polls never loads them.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from aggregator.errors import AggregatorError
 from aggregator.service.part import Part
 from aggregator.types import Candidate, ExtractReport, FeedUpdateResult, PollReport, PollRun
 
@@ -28,9 +26,6 @@ if TYPE_CHECKING:
     from aggregator.feeds.poll import PollJob, PollTools
     from aggregator.net.fetch import Fetcher
     from aggregator.workers import WorkerPool
-
-
-log = logging.getLogger(__name__)
 
 
 class Polling(Part):
@@ -97,14 +92,9 @@ class Polling(Part):
 def suggest_after(app: App) -> None:
     """Suggest, score and group what the poll or extraction stored (``service.suggest``); a failure
     there is logged and leaves the poll's results as they are."""
-    from aggregator.service.suggest import engine_for
+    from aggregator.service.suggest import Suggestions
 
-    try:
-        engine_for(app).refresh(app)
-    except AggregatorError as error:
-        log.warning("suggestions not updated: %s", error)
-    except Exception:  # a model's failure must not undo or stop a poll
-        log.exception("suggestions not updated")
+    Suggestions(app).refresh(quietly=True)
 
 
 def run_poll(

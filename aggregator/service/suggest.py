@@ -15,6 +15,7 @@ is seeded with the last 14 days of candidates on first use; housekeeping makes i
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Suggestions", "engine_for", "evaluate_digests"]
 
+log = logging.getLogger(__name__)
+
 #: Candidates per read-suggest-write round: a poll's batch is rarely larger.
 BATCH = 500
 #: How far back cross-posts are looked for.
@@ -45,10 +48,17 @@ TEXT_CHARS = 3000
 class Suggestions(Part):
     """Suggestions, scores and groups: each method reads the clock once per batch, owns its units of work."""
 
-    def refresh(self, ids: Sequence[int] | None = None) -> int:
+    def refresh(self, ids: Sequence[int] | None = None, *, quietly: bool = False) -> int:
         """Suggest, score and group the candidates that need it (new ones; those whose article came
-        since), or exactly ``ids``; how many."""
-        return engine_for(self.app).refresh(self.app, ids)
+        since), or exactly ``ids``; how many. ``quietly``: a failure is logged, not raised (after a
+        decision that must stand whatever the model does), and 0 returned."""
+        if not quietly:
+            return engine_for(self.app).refresh(self.app, ids)
+        try:
+            return engine_for(self.app).refresh(self.app, ids)
+        except Exception:  # the model's trouble must not undo or hide a decision
+            log.exception("suggestions not updated")
+            return 0
 
     def backfill(self, *, everything: bool = False) -> int:
         """What a database made before suggestions needs: every candidate without one (all of them
