@@ -141,3 +141,24 @@ def test_cross_posts_group_under_the_earliest_and_are_listed_as_routes(
     stored = service.suggest.of(mirror)
     assert stored is not None and stored.routes[0][:2] == (first, "alpha")
     assert [r[:2] for r in service.suggest.of(first).routes] == [(mirror, "beta")]  # type: ignore[union-attr]
+
+
+def test_digest_lint_shows_a_cross_post_group_once_naming_its_primary(
+    st: Stock, server: FixtureServer
+) -> None:
+    service = Service(st.app)
+    title = "How we serve forty million recommendations a day with SageMaker"
+    serve(server, "alpha", [entry(server, "alpha", 5, title, days=3)])
+    serve(server, "beta", [entry(server, "beta", 6, "Forty million recommendations a day, reposted", days=1)])
+    st.clock.advance(timedelta(hours=2))
+    service.polling.poll(due_only=False, extract=False)
+    with st.app.read() as s:
+        ids = dict(s.execute(sa.select(candidates.c.title, candidates.c.id)).tuples().all())
+    first, repost = ids[title], ids["Forty million recommendations a day, reposted"]
+    assert columns(st, repost).group_id == first  # near-duplicate text, across feeds
+    service.triage.promote([repost], section="business/recsys", digest="2024-03", curator="ana")
+    service.triage.promote([first], section="business/mlops", digest="2024-03", curator="ana")
+    (duplicate,) = [f for f in service.digests.lint("2024-03") if f.kind == "duplicate"]
+    assert duplicate.ids == (first, repost)  # once, the primary first
+    assert f"{first} (business/mlops, primary)" in duplicate.message
+    assert f"keep the primary, {first}" in duplicate.message
