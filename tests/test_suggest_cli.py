@@ -82,3 +82,38 @@ def test_show_prints_the_suggestion_the_score_and_their_reasons(st: Stock) -> No
     data = json.loads(invoke("show", str(cid), "--json").stdout)
     assert str(data["suggested_section"]).startswith("business/")
     assert data["score_reasons"][0] == {"phrase": "base", "points": 40.0}
+
+
+def test_feeds_report_counts_each_feeds_record_and_calls_out_quiet_ones(st: Stock) -> None:
+    promoted = invoke("promote", str(st.id(RECSYS)), "--section", "business/mlops")
+    assert promoted.exit_code == 0, promoted.output
+    assert invoke("reject", str(st.id("A proof of a theorem"))).exit_code == 0
+    result = invoke("feeds", "report", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {r["feed"]: r for r in json.loads(result.stdout)}
+    assert set(rows) == {"alpha", "beta"}  # the digest import's own feed is not a feed of feeds.yaml
+    alpha = rows["alpha"]
+    assert (alpha["candidates"], alpha["promoted"], alpha["rejected"], alpha["duplicates"]) == (2, 1, 1, 0)
+    assert str(alpha["last_item"]).startswith("2024-03-19")
+    # The command's clock is the real one: two years after the stocked posts, both feeds are quiet.
+    assert alpha["verdict"] == "quiet" and "no new item in" in str(alpha["why"])
+    table = invoke("feeds", "report").output
+    assert "alpha" in table and "2 feeds: 0 noisy, 2 quiet" in table
+
+
+def test_a_feed_mostly_rejected_or_mostly_reposts_is_noisy() -> None:
+    from datetime import UTC, datetime
+
+    from aggregator.service.feeds import judge
+    from aggregator.suggest.values import FeedRecord
+
+    now = datetime(2024, 3, 20, tzinfo=UTC)
+    fresh = now.replace(day=18)
+    assert judge(FeedRecord("a", "", True, 30, 1, 19, 0, fresh), now).verdict == "noisy"
+    assert judge(FeedRecord("a", "", True, 30, 5, 15, 0, fresh), now).verdict == ""
+    reposts = judge(FeedRecord("m", "", True, 20, 0, 0, 12, fresh), now)
+    assert (reposts.verdict, reposts.why) == (
+        "noisy",
+        "12 of 20 candidates are reposts of articles found elsewhere",
+    )
+    assert judge(FeedRecord("q", "", True, 0, 0, 0, 0, None), now).why == "no item yet"

@@ -160,3 +160,22 @@ class StoredSuggestion:
     def explain(self) -> str:
         """``"+15 public code (GitHub o/r); -8 research"``: the score's reasons in one line."""
         return "; ".join(f"{r.points:+g} {r.phrase}" for r in self.score_reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRecord:
+    """One feed's record for ``aggregator feeds report``: what it brought and what became of it."""
+
+    feed: str
+    label: str
+    in_config: bool
+    candidates: int
+    promoted: int
+    rejected: int
+    duplicates: int
+    """Its candidates that are another route to an article listed elsewhere (not their group's primary)."""
+    last_item: datetime | None
+    """The publication date of its newest candidate; None when it has none."""
+    verdict: str = ""
+    """``noisy``, ``quiet`` or ''."""
+    why: str = ""
