@@ -162,3 +162,15 @@ def test_digest_lint_shows_a_cross_post_group_once_naming_its_primary(
     assert duplicate.ids == (first, repost)  # once, the primary first
     assert f"{first} (business/mlops, primary)" in duplicate.message
     assert f"keep the primary, {first}" in duplicate.message
+
+
+def test_stored_texts_are_found_by_the_url_as_published_or_its_canonical_form(st: Stock) -> None:
+    service = Service(st.app)
+    with st.app.read() as s:
+        url = s.execute(
+            sa.select(candidates.c.url).where(candidates.c.id == st.id("A feature store"))
+        ).scalar_one()
+    variant = url.replace("http://", "https://") + "?utm_source=digest"
+    texts = service.suggest.stored_texts([url, variant, "https://elsewhere.example/post"])
+    assert set(texts) == {url, variant}
+    assert texts[url].startswith("A feature store. Body text of the post.")

@@ -30,6 +30,7 @@ from aggregator.suggest.values import Contribution, EvalReport, StoredSuggestion
 
 if TYPE_CHECKING:
     from aggregator.app import App
+    from aggregator.config.settings import Settings
     from aggregator.suggest.grouping import Grouper
     from aggregator.suggest.section import SectionSuggester
     from aggregator.suggest.values import Example, Posting, SuggestItem
@@ -69,6 +70,14 @@ class Suggestions(Part):
         """Housekeeping: the grouper forgets postings older than its window; how many."""
         return engine_for(self.app).forget(self.app.clock() - WINDOW)
 
+    def stored_texts(self, urls: Sequence[str]) -> dict[str, str]:
+        """The stored text (the article's, else the feed's) of each of ``urls`` that is a stored candidate."""
+        from aggregator.urls import canonical_url
+
+        with self.app.read() as s:
+            found = store.texts_by_url(s, {url: canonical_url(url) or "" for url in urls})
+        return {url: text for url, row in found.items() if (text := text_of(row))}
+
     def of(self, candidate_id: int) -> StoredSuggestion | None:
         """The stored suggestion, score, reasons and group of a candidate (None: none stored yet)."""
         with self.app.read() as s:
@@ -86,6 +95,15 @@ class Suggestions(Part):
         return StoredSuggestion(
             row.section, row.confidence, row.reason, row.score, reasons, row.group_id, others
         )
+
+
+def has_database(settings: Settings) -> bool:
+    """Whether the database ``settings`` name may hold candidates: a server's, or a SQLite file that exists
+    (``suggest eval`` must not create one just to find it empty)."""
+    from aggregator.store.db import sqlite_file
+
+    path = sqlite_file(settings.resolved_database_url())
+    return path is None or path.is_file()
 
 
 def evaluate_digests(
@@ -199,7 +217,7 @@ class Engine:
 
 def text_of(row: store.SubjectRow) -> str:
     """The candidate's text: its article's, else the feed's (tags dropped)."""
-    return row.article_text[:TEXT_CHARS] if row.article_text else html_text(row.feed_text, TEXT_CHARS)
+    return row.article_text[:TEXT_CHARS] if row.article_text else html_text(row.feed_text, TEXT_CHARS).strip()
 
 
 class _Feeds:

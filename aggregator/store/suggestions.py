@@ -238,3 +238,18 @@ def stored(s: Connection, candidate_id: int) -> StoredRow | None:
     if r is None:
         return None
     return StoredRow(r[0], r[1], r[2], r[3], list(r[4] or []), r[5], r[6], r[7])
+
+
+def texts_by_url(s: Connection, urls: Mapping[str, str]) -> dict[str, SubjectRow]:
+    """The stored candidates of these URLs (``url -> its canonical URL``), by the URL asked for:
+    matched on the URL as published, else on the canonical URL."""
+    wanted_canonical: dict[str, str] = {canonical: url for url, canonical in urls.items() if canonical}
+    out: dict[str, SubjectRow] = {}
+    for chunk in chunks(sorted(urls)):
+        for r in s.execute(_base().where(c.url.in_(chunk)).order_by(c.id)):
+            out.setdefault(r.url, _subject(r))
+    for chunk in chunks(sorted(wanted_canonical)):
+        stmt = _base().add_columns(c.canonical_url).where(c.canonical_url.in_(chunk)).order_by(c.id)
+        for r in s.execute(stmt):
+            out.setdefault(wanted_canonical[r.canonical_url], _subject(r))
+    return out
