@@ -172,7 +172,7 @@ class Candidate:
     updated_at: datetime
     status: str
     group_id: int | None
-    """The id of the first candidate of this duplicate group (same canonical URL), or None."""
+    """The id of its cross-post group's primary (same canonical URL, or near-duplicate), or None."""
     language: str | None = None
 
 

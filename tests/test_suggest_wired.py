@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from aggregator.service import Service
 from aggregator.service.suggest import engine_for
 from aggregator.store.tables import candidates
+from aggregator.types import QueueQuery
 from tests import feedgen
 from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock
@@ -141,6 +142,11 @@ def test_cross_posts_group_under_the_earliest_and_are_listed_as_routes(
     stored = service.suggest.of(mirror)
     assert stored is not None and stored.routes[0][:2] == (first, "alpha")
     assert [r[:2] for r in service.suggest.of(first).routes] == [(mirror, "beta")]  # type: ignore[union-attr]
+    listed = {item.id: item for item in service.queue.items(QueueQuery(limit=100))}
+    assert first in listed and mirror not in listed  # the article once, its other route named
+    assert listed[first].routes == ("beta",)
+    service.triage.shortlist([mirror], curator="ana")  # a route decided on is listed as well
+    assert mirror in {item.id for item in service.queue.items(QueueQuery(statuses=("shortlisted",)))}
 
 
 def test_digest_lint_shows_a_cross_post_group_once_naming_its_primary(

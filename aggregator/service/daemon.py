@@ -188,8 +188,9 @@ class Daemon(Part):
             gone = upkeep.forget_silent_instances(s, now, claims.INSTANCE_RETENTION)
             runs = jobs.forget_runs_before(s, now - JOB_RUN_RETENTION)
             statement = upkeep.refresh_statistics(s)
-            forgotten = f"{gone} silent replicas, {runs} old job runs and {postings} old postings forgotten"
-            return "ok", f"{freed} expired leases cleared, {forgotten}, {statement}"
+            forgotten = f"{gone} silent replicas and {runs} old job runs forgotten"
+            grouper = f"{postings} postings past the cross-post window forgotten here"
+            return "ok", f"{freed} expired leases cleared, {forgotten}, {statement}, {grouper}"
 
         # Every replica forgets its own old postings, outside the job's transaction (the grouper's lock).
         postings = Suggestions(self.app).forget_old()

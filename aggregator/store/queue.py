@@ -190,8 +190,9 @@ def _plan(
             sections = _section_alternatives(query.section, all_feeds)
     if query.since is not None:
         where.append(c.published_at >= query.since)
-    # A cross-posted article is listed once, as its group's primary (the others are its routes).
-    where.append(sa.or_(c.group_id.is_(None), c.group_id == c.id))
+    # A cross-posted article is listed once, as its group's primary (the others are its routes);
+    # a route a curator has already decided on (shortlisted, promoted, rejected) is listed as well.
+    where.append(sa.or_(c.group_id.is_(None), c.group_id == c.id, c.status.not_in(("new", "snoozed"))))
     statuses = _status_alternatives(query.statuses, now)
     if statuses is None:
         return None
