@@ -172,7 +172,7 @@ class Candidate:
     updated_at: datetime
     status: str
     group_id: int | None
-    """The id of the first candidate of this duplicate group (same canonical URL), or None."""
+    """The id of its cross-post group's primary (same canonical URL, or near-duplicate), or None."""
     language: str | None = None
 
 
@@ -247,7 +247,7 @@ Status = Literal["new", "shortlisted", "promoted", "rejected", "snoozed"]
 STATUSES: tuple[Status, ...] = ("new", "shortlisted", "promoted", "rejected", "snoozed")
 #: What the queue lists when no status is asked for: what still needs a decision.
 OPEN_STATUSES: tuple[Status, ...] = ("new", "shortlisted")
-QueueSort = Literal["date", "feed"]
+QueueSort = Literal["date", "feed", "score"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +296,10 @@ class QueueItem:
     """Words of the article text; None before extraction."""
     extract_status: ExtractStatus | None = None
     group_id: int | None = None
+    # Importance by the curators' rules, 0-100 (reasons: ``service.suggest.of``); None: not scored yet.
+    score: float | None = None
+    # The feeds of its cross-post group's other members (the same article reached by other routes).
+    routes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 candidate and for a batch, plus the cost of learning (a refit) and what a cold poll would pay.
 
     .venv/bin/python benchmarks/suggest.py                       # 10,000 candidates, 300 one by one
-    .venv/bin/python benchmarks/suggest.py --candidates 2000 --single 100
+    .venv/bin/python benchmarks/suggest.py --candidates 2000 --single 100 --poll-feeds 0
 
 Candidates are generated: titles and texts (about 1,500 characters) in English, Korean and Japanese
 from the topic words of feeds.yaml's taxonomy and filler words, from the project's feeds; one in ten
@@ -10,11 +10,17 @@ is a cross-post of an earlier one (a mirror with its text reformatted). The mode
 seeds' digests in ../shared/seeds where they are, else from 30 generated examples. "one" is one
 candidate at a time (median and p95 over --single calls); "batch" is the whole batch in one call,
 as a poll's write would hand it over, divided per candidate. Target: under 5 ms per candidate.
+
+The cold poll is benchmarks/poll.py's: --poll-feeds local feeds (15 entries each, served from another
+process on 127.0.0.1) polled into a fresh SQLite file that holds the seeds' digests as history; then
+what the poll's hook runs (``service.suggest``: read what needs suggesting, the engine's first fit,
+suggest, score, group, write) is timed on its own: the cost suggestions add to that poll.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import statistics
 import sys
@@ -98,6 +104,7 @@ def main() -> None:
     )
     parser.add_argument("--candidates", type=int, default=10_000)
     parser.add_argument("--single", type=int, default=300, help="candidates timed one at a time")
+    parser.add_argument("--poll-feeds", type=int, default=1000, help="feeds of the cold poll (0: skip it)")
     args = parser.parse_args()
     rng = random.Random(15)
     config = load_configuration(ROOT / "feeds.yaml")
@@ -134,13 +141,88 @@ def main() -> None:
         learner = SectionSuggester(
             config.taxonomy, [Example(x, s.section) for x, s in zip(items[:size], suggestions, strict=False)]
         )
-        refit = _once(learner.fit)
-        print(f"refit on {size:,} examples (a promotion, then the next suggestion): {refit:.0f} ms")
+        first = _once(learner.fit)
+        learner.learn(Example(items[-1], suggestions[-1].section))
+        after = _once(functools.partial(learner.suggest, items[-2]))
+        print(
+            f"{len(learner.examples) - 1:,} examples: first fit {first:.0f} ms; a promotion, then the next "
+            f"suggestion: {after:.0f} ms"
+        )
     groups = {g.primary for g in Grouper().add_many(p for _, p in data)}
     print(f"groups: {len(groups):,} for {n:,} candidates (one in ten generated as a mirror)")
     print(f"a cold poll of 1,000 feeds storing {n:,} new candidates would add {total / 1000:.1f} s of CPU")
     verdict = "met" if total / n < 5 else "MISSED"
     print(f"target: under 5 ms per candidate: {verdict}")
+    if args.poll_feeds:
+        _cold_poll(args.poll_feeds)
+
+
+def _bench_yaml(urls: Sequence[str]) -> str:
+    """benchmarks/poll.py's feeds.yaml with the project's sections (the seeds' digests import into them)."""
+    from tests import feedgen
+
+    generated = feedgen.feeds_yaml([(f"feed-{i}", url) for i, url in enumerate(urls)], allow_private=False)
+    generated = generated.replace("read_timeout: 2", "read_timeout: 20").replace(
+        "deadline: 5", "deadline: 60"
+    )
+    project = (ROOT / "feeds.yaml").read_text(encoding="utf-8")
+    sections = project[project.index("\nsections:") : project.index("\n", project.index("\nemail:") - 1)]
+    head, rest = generated.split("\nsections:", 1)
+    return head + sections + "\nfeeds:" + rest.split("\nfeeds:", 1)[1]
+
+
+def _cold_poll(feeds: int, entries: int = 15) -> None:
+    """A cold poll of ``feeds`` local feeds (benchmarks/poll.py's set-up), then the suggestions it adds."""
+    import multiprocessing
+    import tempfile
+
+    from aggregator.app import make_app
+    from aggregator.config import Settings, load_config
+    from aggregator.service import Service
+    from aggregator.service.polling import run_poll
+    from aggregator.service.suggest import engine_for
+    from benchmarks.poll import Clock, serve
+
+    ctx = multiprocessing.get_context("spawn")
+    here, there = ctx.Pipe()
+    server = ctx.Process(target=serve, args=(there, feeds, entries, 0.0, 50))
+    server.start()
+    urls, _ = here.recv()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "feeds.yaml"
+            path.write_text(_bench_yaml(urls), encoding="utf-8")
+            app = make_app(
+                Settings(database_url=f"sqlite:///{tmp}/bench.sqlite3", data_dir=Path(tmp)),
+                load_config(path), config_path=path, clock=Clock(), rng=random.Random(1),
+            )  # fmt: skip
+            app.sync_feeds()
+            service = Service(app)
+            for issue, name in (
+                ("2022-01", "000_4f8890a1120b5ccf.txt"),
+                ("2022-02", "002_8eaeefd8fdeda347.txt"),
+            ):
+                if (SEEDS / name).is_file():
+                    text = (SEEDS / name).read_text(encoding="utf-8")
+                    service.digests.import_digest(text, issue, source=name, force=True, curator="bench")
+            before = service.suggest.backfill()  # the imported items: not the poll's cost
+            poll_s = _once(lambda: run_poll(app, due_only=False)) / 1000
+            engine_for(app).suggester = None  # a cold process: the first fit counts
+            done: list[int] = []
+            added_s = _once(lambda: done.append(service.suggest.refresh())) / 1000
+            learned = len(engine_for(app).suggester.examples)  # type: ignore[union-attr]
+            app.close()
+    finally:
+        here.send("stop")
+        server.join()
+    stored = done[0]
+    print(
+        f"\ncold poll of {feeds:,} feeds ({stored:,} new candidates; history: {learned} examples, "
+        f"{before} imported candidates): "
+        f"poll {poll_s:.1f} s, suggestions added {added_s:.1f} s "
+        f"({added_s / max(poll_s, 1e-9):.0%} of the poll; "
+        f"{added_s * 1000 / max(stored, 1):.2f} ms per candidate, the engine's first fit included)"
+    )
 
 
 if __name__ == "__main__":

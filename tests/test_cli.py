@@ -75,9 +75,9 @@ def test_command_set_is_the_documented_one() -> None:
     assert sorted(" ".join(p) for p in all_commands()) == [
         "candidates list", "db current", "db upgrade", "digest import", "digest lint", "digest list",
         "digest move", "digest publish", "digest render", "digest show", "email weekly", "extract",
-        "feeds export-opml", "feeds import-opml", "feeds list", "feeds status", "health", "log", "note",
-        "poll", "promote", "queue", "reject", "restore", "run", "shortlist", "show", "snooze", "status",
-        "suggest eval", "triage", "undo", "unpromote",
+        "feeds export-opml", "feeds import-opml", "feeds list", "feeds report", "feeds status", "health",
+        "log", "note", "poll", "promote", "queue", "reject", "restore", "run", "shortlist", "show", "snooze",
+        "status", "suggest backfill", "suggest eval", "triage", "undo", "unpromote",
     ]  # fmt: skip
 
 

@@ -227,6 +227,7 @@ def test_housekeeping_clears_expired_leases_silent_replicas_and_old_runs(app: Ap
     assert result.detail is not None and result.detail.startswith(
         "1 expired leases cleared, 1 silent replicas and 1 old job runs forgotten, "
     )
+    assert result.detail.endswith(", 0 postings past the cross-post window forgotten here")
     with app.read() as s:
         assert s.execute(sa.select(feeds.c.lease_owner, feeds.c.lease_until)).all() == [(None, None)]
         assert sorted(s.execute(sa.select(instances.c.id)).scalars()) == ["recent"]

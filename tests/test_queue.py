@@ -503,7 +503,7 @@ def test_queue_command_prints_json_and_a_table(q: Queue, monkeypatch: pytest.Mon
         (["--since", "last tuesday"], "is not a date"),
         (["--section", "nowhere"], "unknown section"),
         (["--feed", "nope"], "no feed called 'nope'"),
-        (["--sort", "score"], "is not a sort"),
+        (["--sort", "importance"], "is not a sort"),
     ):
         result = runner.invoke(app, ["queue", *args])
         assert result.exit_code == 2, (args, result.output)

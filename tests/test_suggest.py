@@ -242,9 +242,12 @@ def test_the_benchmark_runs_and_prints_its_table(tmp_path: Path) -> None:
 
     env = {**os.environ, "AGGREGATOR_CACHE_DIR": str(tmp_path / "cache")}
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "suggest.py"), "--candidates", "60", "--single", "10"],
+        [sys.executable, str(ROOT / "benchmarks" / "suggest.py"), "--candidates", "60", "--single", "10",
+         "--poll-feeds", "20"],
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     for step in ("suggestion", "score", "grouping", "target: under 5 ms per candidate"):
         assert step in done.stdout
+    assert "a promotion, then the next suggestion:" in done.stdout
+    assert "cold poll of 20 feeds (300 new candidates" in done.stdout and "suggestions added" in done.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich import box
@@ -15,6 +16,9 @@ from aggregator.cli.context import ID_MAX, console, iso, open_service, print_err
 from aggregator.cli.progress import Progress
 from aggregator.controls import json_dumps
 from aggregator.types import Article, Candidate, TriageState
+
+if TYPE_CHECKING:
+    from aggregator.suggest.values import StoredSuggestion
 
 
 def register(app: typer.Typer) -> None:
@@ -82,12 +86,13 @@ def show(
     """
     with open_service(ctx, sync=False) as service:
         view = service.articles.show(candidate_id, decisions=5)
+        suggested = service.suggest.of(candidate_id)
     candidate, article, triage, decisions = view.candidate, view.article, view.triage, view.decisions
     if candidate is None:
         print_error(f"no candidate {candidate_id} (see `aggregator candidates list`)")
         raise typer.Exit(2)
     if as_json:
-        typer.echo(json_dumps(_show_dict(candidate, article, triage), indent=2))
+        typer.echo(json_dumps(_show_dict(candidate, article, triage) | suggestion_dict(suggested), indent=2))
         return
     out = console()
     header = Table.grid(padding=(0, 1))
@@ -115,6 +120,7 @@ def show(
             rows.append(("image", article.lead_image))
         if article.links:
             rows.append(("links", f"{len(article.links)} in the text"))
+    rows += suggestion_rows(suggested)
     if triage is not None:
         rows += [("note", note) for note in triage.notes]
     rows += [
@@ -153,6 +159,35 @@ def _show_dict(c: Candidate, a: Article | None, triage: TriageState | None) -> d
             decided_at=iso(triage.decided_at),
         )
     return data
+
+
+def suggestion_rows(s: StoredSuggestion | None) -> list[tuple[str, str]]:
+    """What `show` (and the triage screen) print of a candidate's suggestion, score and group."""
+    if s is None or s.section is None:
+        return [("suggested", "not yet (run `aggregator suggest backfill`)")]
+    rows = [
+        ("suggested", f"{s.section} ({(s.confidence or 0):.0%}): {s.reason or ''}"),
+        ("score", f"{(s.score or 0):.0f}: {s.explain()}"),
+    ]
+    if s.routes:
+        rows.append(
+            ("also via", "; ".join(f"{name} #{cid} {url or ''}".rstrip() for cid, name, url in s.routes))
+        )
+    return rows
+
+
+def suggestion_dict(s: StoredSuggestion | None) -> dict[str, object]:
+    """The suggestion, score and group as `show --json` gives them."""
+    if s is None:
+        return {}
+    return {
+        "suggested_section": s.section,
+        "suggestion_confidence": s.confidence,
+        "suggestion_reason": s.reason,
+        "score": s.score,
+        "score_reasons": [{"phrase": r.phrase, "points": r.points} for r in s.score_reasons],
+        "routes": [{"id": cid, "feed": name, "url": url} for cid, name, url in s.routes],
+    }
 
 
 def _status_line(t: TriageState) -> str:

@@ -13,7 +13,7 @@ from aggregator.controls import CONTROLS, json_dumps
 from aggregator.service import feeds as feeds_service
 from aggregator.types import FeedState, FeedStatus
 
-app = typer.Typer(help="Feeds: list, status, OPML import and export.", no_args_is_help=True)
+app = typer.Typer(help="Feeds: list, status, report, OPML import and export.", no_args_is_help=True)
 
 
 @app.command("list")
@@ -172,3 +172,40 @@ def _duration(seconds: float) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts[:2]) or "0s"
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="One JSON array, for scripts."),
+) -> None:
+    """Each feed's record: candidates, promotions, rejections, duplicates and its newest item; noisy
+    feeds (mostly rejected, or mostly reposts) and quiet ones (nothing new for 60 days) called out.
+
+    Example: aggregator feeds report
+    """
+    with open_service(ctx, sync=False) as service:
+        records = service.feeds.report()
+    if as_json:
+        rows = [
+            {"feed": r.feed, "label": r.label, "in_config": r.in_config, "candidates": r.candidates,
+             "promoted": r.promoted, "rejected": r.rejected, "duplicates": r.duplicates,
+             "last_item": iso(r.last_item), "verdict": r.verdict or None, "why": r.why or None}
+            for r in records
+        ]  # fmt: skip
+        typer.echo(json_dumps(rows, indent=2))
+        return
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for name in ("feed", "candidates", "promoted", "rejected", "duplicates", "last item", "verdict"):
+        table.add_column(name, justify="left" if name in ("feed", "verdict", "last item") else "right")
+    for r in records:
+        verdict = styled(f"{r.verdict}: {r.why}", "yellow") if r.verdict else ""
+        table.add_row(
+            r.feed + ("" if r.in_config else " (removed)"), f"{r.candidates:,}", f"{r.promoted:,}",
+            f"{r.rejected:,}", f"{r.duplicates:,}", when(r.last_item) if r.last_item else "-", verdict,
+        )  # fmt: skip
+    out = console()
+    out.print(table)
+    noisy = sum(r.verdict == "noisy" for r in records)
+    quiet = sum(r.verdict == "quiet" for r in records)
+    out.print(styled(f"{len(records)} feeds: {noisy} noisy, {quiet} quiet", "dim"))

@@ -44,7 +44,8 @@ def queue(
     section: str | None = typer.Option(
         None,
         "--section",
-        help="Only this section: a promoted item's, else its feed's hint (aws also matches aws/mlops).",
+        help="Only this section: a promoted item's, else its feed's hint, else its suggested section "
+        "(aws also matches aws/mlops).",
     ),
     since: str | None = typer.Option(
         None, "--since", help="Published on or after: YYYY-MM-DD, an ISO date-time, or 7d / 2w ago."
@@ -53,7 +54,9 @@ def queue(
         None, "--search", "-q", help="Words that must all be in the title or text (Korean and Japanese too)."
     ),
     sort: str = typer.Option(
-        "date", "--sort", help="date (newest first) or feed (by feed name, then newest)."
+        "date",
+        "--sort",
+        help="date (newest first), feed (by feed name, then newest) or score (most important first).",
     ),
     limit: int = typer.Option(50, "--limit", "-n", min=1, max=COUNT_MAX, help="At most this many."),
     offset: int = typer.Option(
@@ -61,13 +64,15 @@ def queue(
     ),
     as_json: bool = typer.Option(False, "--json", help="One JSON array with every field, for scripts."),
 ) -> None:
-    """List the queue: candidates to decide on, newest first.
+    """List the queue: candidates to decide on, newest first (most important first with --sort score).
+
+    A cross-posted article is listed once, as its group's primary, with its other routes.
 
     Example: aggregator queue --feed aws-ml --since 2w --search "sagemaker inference" --limit 20
     """
     statuses = parse_statuses(status)
-    if sort not in ("date", "feed"):
-        raise typer.BadParameter(f"{sort!r} is not a sort: write date or feed", param_hint="--sort")
+    if sort not in ("date", "feed", "score"):
+        raise typer.BadParameter(f"{sort!r} is not a sort: write date, feed or score", param_hint="--sort")
     with open_service(ctx, sync=False) as service:
         section = check_section(service.taxonomy, section)
         query = QueueQuery(
@@ -93,6 +98,7 @@ def item_dict(item: QueueItem) -> dict[str, Any]:
     for key in ("published_at", "snoozed_until", "decided_at"):
         out[key] = iso(out[key])
     out["notes"] = list(item.notes)
+    out["routes"] = list(item.routes)
     return out
 
 
@@ -103,6 +109,7 @@ def print_items(items: list[QueueItem], query: QueueQuery, total: int) -> None:
         ("date", {"no_wrap": True}),
         ("feed", {"no_wrap": True, "max_width": 24}),
         ("status", {"no_wrap": True}),
+        ("score", {"justify": "right", "no_wrap": True}),
         ("title", {"overflow": "fold", "ratio": 1}),
     ):
         table.add_column(name, **kwargs)
@@ -112,9 +119,8 @@ def print_items(items: list[QueueItem], query: QueueQuery, total: int) -> None:
             item.published_at.strftime("%Y-%m-%d"),
             item.feed_name if not item.label else f"{item.feed_name} ({item.label})",
             _status_text(item),
-            Text.assemble(show_controls(item.title), styled(f" ({_notes(len(item.notes))})", "dim"))
-            if item.notes
-            else item.title,
+            "-" if item.score is None else f"{item.score:.0f}",
+            _title(item),
         )
     out = console()
     out.print(table)
@@ -123,6 +129,15 @@ def print_items(items: list[QueueItem], query: QueueQuery, total: int) -> None:
     more = query.offset + len(items) < total
     hint = f"; next page: --offset {query.offset + len(items)}" if more and items else ""
     out.print(styled(f"{shown} of {of}{hint}", "dim"))
+
+
+def _title(item: QueueItem) -> Text | str:
+    extra = [_notes(len(item.notes))] if item.notes else []
+    if item.routes:  # the same article by other routes: listed once, here
+        extra.append("also via " + ", ".join(show_controls(r) for r in item.routes))
+    if not extra:
+        return item.title
+    return Text.assemble(show_controls(item.title), styled(f" ({'; '.join(extra)})", "dim"))
 
 
 def _notes(n: int) -> str:

@@ -16,8 +16,28 @@ if TYPE_CHECKING:
     from aggregator.taxonomy import Taxonomy
 
 app = typer.Typer(
-    help="Section suggestions: measure them against the curators' digests.", no_args_is_help=True
+    help="Section suggestions: backfill them, measure them against the curators' digests.",
+    no_args_is_help=True,
 )
+
+
+@app.command("backfill")
+def backfill(
+    ctx: typer.Context,
+    everything: bool = typer.Option(
+        False, "--all", help="Suggest again for every candidate, not only those without a suggestion."
+    ),
+) -> None:
+    """Suggest a section, score and group every candidate stored without one (a database older than
+    suggestions); polls and extraction do it for new candidates on their own.
+
+    Example: aggregator suggest backfill
+    """
+    from aggregator.cli.context import open_service
+
+    with open_service(ctx, sync=False) as service:
+        done = service.suggest.backfill(everything=everything)
+    console().print(f"{done:,} candidates suggested and scored")
 
 
 @app.command("eval")
@@ -27,6 +47,11 @@ def eval_(
         ..., "--train", exists=True, dir_okay=False, help="A digest to learn from (repeat for several)."
     ),
     test: Path = typer.Option(..., "--test", exists=True, dir_okay=False, help="The digest to predict."),
+    stored_text: bool = typer.Option(
+        True,
+        "--stored-text/--no-stored-text",
+        help="Read the stored text of test items that are stored candidates.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object, for scripts."),
 ) -> None:
     """Learn sections from digests, predict another digest's items from their title, label and URL.
@@ -42,8 +67,10 @@ def eval_(
     from aggregator.service.suggest import evaluate_digests
 
     _, _, config = load(ctx)
+    test_text = _read_digest(test)
+    texts = _stored_texts(ctx, test_text) if stored_text else {}
     report = evaluate_digests(
-        [(str(path), _read_digest(path)) for path in train], (str(test), _read_digest(test)), config
+        [(str(path), _read_digest(path)) for path in train], (str(test), test_text), config, texts=texts
     )
     for warning in report.warnings:
         print_error(warning, label="warning")
@@ -51,6 +78,25 @@ def eval_(
         typer.echo(json_dumps(_as_dict(report), indent=2))
         return
     _print(report, config.taxonomy)
+
+
+def _stored_texts(ctx: typer.Context, digest: str) -> dict[str, str]:
+    """The stored text of the digest's links that are stored candidates; none when there is no database."""
+    import re
+
+    from aggregator.cli.context import open_service
+    from aggregator.errors import AggregatorError
+    from aggregator.service.suggest import has_database
+
+    if not has_database(load(ctx)[0]):
+        return {}
+    urls = sorted(set(re.findall(r"\]\((https?://[^)\s]+)\)", digest)))
+    try:
+        with open_service(ctx, sync=False) as service:
+            return service.suggest.stored_texts(urls)
+    except AggregatorError as error:
+        print_error(f"stored texts not used: {error}", label="warning")
+        return {}
 
 
 def _as_dict(report: EvalReport) -> dict[str, Any]:

@@ -74,6 +74,7 @@ def triage(
             feeds=tuple(feed),
             section=section,
             search=search.strip() if search and search.strip() else None,
+            sort="score",  # most important first (newest first among the unscored)
         )
         from aggregator.tui import TriageApp  # Textual loads only for this command
 

@@ -137,12 +137,16 @@ def _duplicates(issue: str, items: Sequence[LintItem]) -> list[LintFinding]:
         groups.setdefault(root(item.id), []).append(item)
     for members in groups.values():
         if len(members) > 1:
-            where = ", ".join(f"{m.id} ({m.section})" for m in members)
+            # A cross-post group's primary (the publisher's own post, else the earliest) is the one to keep.
+            primary = next((m for m in members if m.group_id == m.id), None)
+            members.sort(key=lambda m: m is not primary)
+            where = ", ".join(f"{m.id} ({m.section}{', primary' if m is primary else ''})" for m in members)
+            keep = f"keep the primary, {primary.id}" if primary is not None else "keep one"
             findings.append(
                 LintFinding(
                     "duplicate",
-                    f"the same article is in {issue} {len(members)} times: candidates {where} "
-                    f"(keep one: `aggregator unpromote ID` the others)",
+                    f"the same article is in {issue} {len(members)} times, by {len(members)} routes: "
+                    f"candidates {where} ({keep}: `aggregator unpromote ID` the others)",
                     tuple(m.id for m in members),
                 )
             )

@@ -19,6 +19,7 @@ runs::
     service.ops        operators' views: gauges, health, status         (service/ops.py)
     service.daemon     `aggregator run`: tick, heartbeat, jobs, reload, stop (service/daemon.py)
     service.mail       the weekly email: preview, send once per week and recipient (service/mail.py)
+    service.suggest    suggestions, scores and cross-post groups: refresh, backfill (service/suggest.py)
 
 This module imports nothing heavy: a front end can import it for its types.
 """
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from aggregator.service.ops import Ops
     from aggregator.service.polling import Polling
     from aggregator.service.queue import Queue
+    from aggregator.service.suggest import Suggestions
     from aggregator.service.triage import Triage
     from aggregator.taxonomy import Taxonomy
 
@@ -106,6 +108,12 @@ class Service:
         from aggregator.service.mail import Mail
 
         return Mail(self.app)
+
+    @cached_property
+    def suggest(self) -> Suggestions:
+        from aggregator.service.suggest import Suggestions
+
+        return Suggestions(self.app)
 
     def close(self) -> None:
         self.app.close()

@@ -197,6 +197,7 @@ class Daemon(Part):
     def housekeeping(self, period: str) -> JobResult:
         """The daily clean-up of ``period`` (a date): expired leases, silent replicas, old job runs,
         the planner's statistics."""
+        from aggregator.service.suggest import Suggestions
         from aggregator.store import claims, jobs, upkeep
 
         def work(s: Connection, now: datetime) -> Done:
@@ -205,8 +206,11 @@ class Daemon(Part):
             runs = jobs.forget_runs_before(s, now - JOB_RUN_RETENTION)
             statement = upkeep.refresh_statistics(s)
             forgotten = f"{gone} silent replicas and {runs} old job runs forgotten"
-            return "ok", f"{freed} expired leases cleared, {forgotten}, {statement}"
+            grouper = f"{postings} postings past the cross-post window forgotten here"
+            return "ok", f"{freed} expired leases cleared, {forgotten}, {statement}, {grouper}"
 
+        # Every replica forgets its own old postings, outside the job's transaction (the grouper's lock).
+        postings = Suggestions(self.app).forget_old()
         return self._run(HOUSEKEEPING, period, self._in_write(work))
 
     def _in_write(self, work: Callable[[Connection, datetime], Done]) -> Callable[[datetime], Done]:

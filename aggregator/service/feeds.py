@@ -8,10 +8,13 @@ they take the configuration the command loaded and return plain values.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aggregator.errors import ConfigError
 from aggregator.service.part import Part
+from aggregator.suggest.values import FeedRecord
 from aggregator.types import FeedSetting, FeedStatus, SyncReport
 
 if TYPE_CHECKING:
@@ -24,8 +27,27 @@ if TYPE_CHECKING:
 MAX_OPML_BYTES = 16 << 20
 
 
+#: A feed with no new item for this long is called quiet.
+QUIET_AFTER = timedelta(days=60)
+#: A feed is called noisy once this many of its candidates were decided and under NOISY_SHARE were promoted,
+NOISY_DECIDED, NOISY_SHARE = 10, 0.1
+#: ... or once at least NOISY_DECIDED of its candidates, and half of them, were other routes to one article.
+NOISY_DUPLICATES = 0.5
+
+
 class Feeds(Part):
     """Feeds: each method reads the clock once, owns its unit of work and returns plain values."""
+
+    def report(self) -> list[FeedRecord]:
+        """Per feed: candidates, promotions, rejections, duplicates, the newest item's date; each feed
+        judged noisy (its candidates mostly rejected, or mostly reposts) or quiet (nothing new for
+        60 days), else neither. Feeds removed from feeds.yaml are included (their candidates stay)."""
+        from aggregator.store import repo
+
+        now = self.app.clock()
+        with self.app.read() as s:
+            rows = repo.feed_report(s)
+        return [judge(FeedRecord(*row), now) for row in rows]
 
     @property
     def config_path(self) -> Path:
@@ -89,3 +111,19 @@ def export_opml(config: Configuration) -> bytes:
     from aggregator.feeds.opml import export_opml as export
 
     return export(list(config.feeds), title=config.digest.title)
+
+
+def judge(record: FeedRecord, now: datetime) -> FeedRecord:
+    """``record`` called noisy or quiet (with why), or neither."""
+    decided = record.promoted + record.rejected
+    if decided >= NOISY_DECIDED and record.promoted < NOISY_SHARE * decided:
+        why = f"{record.promoted} of {decided} decided candidates promoted"
+        return replace(record, verdict="noisy", why=why)
+    if record.duplicates >= NOISY_DECIDED and record.duplicates >= NOISY_DUPLICATES * record.candidates:
+        why = f"{record.duplicates} of {record.candidates} candidates are reposts of articles found elsewhere"
+        return replace(record, verdict="noisy", why=why)
+    if record.last_item is None:
+        return replace(record, verdict="quiet", why="no item yet")
+    if now - record.last_item > QUIET_AFTER:
+        return replace(record, verdict="quiet", why=f"no new item in {(now - record.last_item).days} days")
+    return record

@@ -73,6 +73,8 @@ class Polling(Part):
             )
         else:
             report = run_async(_poll(self.app, names=names, due_only=due_only, now=now, on_result=on_result))
+        if report.results or (extracted is not None and extracted.articles):
+            suggest_after(self.app)
         if report.results:
             return PollRun(report, extracted)
         with self.app.read() as s:
@@ -99,7 +101,19 @@ class Polling(Part):
         ``retry_failed``); ``on_article`` hears of each page as it is stored."""
         from aggregator.feeds.poll import run_async
 
-        return run_async(extract_pending(self.app, ids=ids, retry_failed=retry_failed, on_article=on_article))
+        pending = extract_pending(self.app, ids=ids, retry_failed=retry_failed, on_article=on_article)
+        report = run_async(pending)
+        if report.articles:
+            suggest_after(self.app)
+        return report
+
+
+def suggest_after(app: App) -> None:
+    """Suggest, score and group what the poll or extraction stored (``service.suggest``); a failure
+    there is logged and leaves the poll's results as they are."""
+    from aggregator.service.suggest import Suggestions
+
+    Suggestions(app).refresh(quietly=True)
 
 
 def run_poll(

@@ -30,7 +30,7 @@ from sqlalchemy.sql.expression import FromClause
 from sqlalchemy.sql.visitors import InternalTraversal, _TraverseInternalsType
 
 from aggregator.searchtext import query_terms
-from aggregator.store import search
+from aggregator.store import search, suggestions
 from aggregator.store.tables import (
     articles,
     candidates,
@@ -67,6 +67,7 @@ def list_queue(s: Connection, query: QueueQuery, now: datetime) -> list[QueueIte
         sa.select(
             c.id, c.title, c.url, c.published_at, c.version, c.language, c.notes, c.snoozed_until,
             c.decided_by, c.decided_at, c.group_id, effective_status(now).label("status"),
+            c.score,
             feeds.c.name.label("feed_name"), feeds.c.label, feeds.c.section_hint,
             d.name.label("digest"), di.section, a.word_count, a.status.label("extract_status"),
         )
@@ -78,7 +79,9 @@ def list_queue(s: Connection, query: QueueQuery, now: datetime) -> list[QueueIte
         .outerjoin(articles, a.candidate_id == c.id)
         .order_by(*_order(query))
     )  # fmt: skip
-    return [_item(r) for r in s.execute(stmt).all()]
+    rows = s.execute(stmt).all()
+    others = suggestions.routes(s, [r.id for r in rows if r.group_id == r.id])
+    return [_item(r, tuple(name for _, name, _ in others.get(r.id, ()))) for r in rows]
 
 
 def count_queue(s: Connection, query: QueueQuery, now: datetime, *, at_most: int | None = None) -> int:
@@ -122,8 +125,8 @@ def feed_names(s: Connection) -> set[str]:
 def _check(query: QueueQuery) -> None:
     if query.limit < 0 or query.offset < 0:
         raise ValueError(f"limit and offset cannot be negative (limit {query.limit}, offset {query.offset})")
-    if query.sort not in ("date", "feed"):
-        raise ValueError(f"unknown sort {query.sort!r} (date or feed)")
+    if query.sort not in ("date", "feed", "score"):
+        raise ValueError(f"unknown sort {query.sort!r} (date, feed or score)")
 
 
 # -- how a query is run ----------------------------------------------------------
@@ -187,6 +190,9 @@ def _plan(
             sections = _section_alternatives(query.section, all_feeds)
     if query.since is not None:
         where.append(c.published_at >= query.since)
+    # A cross-posted article is listed once, as its group's primary (the others are its routes);
+    # a route a curator has already decided on (shortlisted, promoted, rejected) is listed as well.
+    where.append(sa.or_(c.group_id.is_(None), c.group_id == c.id, c.status.not_in(("new", "snoozed"))))
     statuses = _status_alternatives(query.statuses, now)
     if statuses is None:
         return None
@@ -288,6 +294,8 @@ def _compile_walk_sqlite(element: _Walk, compiler: SQLCompiler, **kw: Any) -> st
 
 def _order(query: QueueQuery) -> list[sa.ColumnElement[Any]]:
     newest: list[sa.ColumnElement[Any]] = [c.published_at.desc(), c.id.desc()]
+    if query.sort == "score":  # most important first; not yet scored last
+        return [c.score.is_(None), c.score.desc(), *newest]
     return [feeds.c.name, *newest] if query.sort == "feed" else newest
 
 
@@ -369,13 +377,18 @@ def _section_alternatives(section: str, all_feeds: Sequence[_Feed]) -> tuple[sa.
     promoted_here = sa.select(di.candidate_id).where(sa.or_(di.section.in_(around), inside))
     terms: list[sa.ColumnElement[bool]] = [c.id.in_(promoted_here)]
     hinted = [f.id for f in all_feeds if section_matches(section, f.section_hint)]
+    promoted = sa.select(di.candidate_id)
     if hinted:
-        promoted = sa.select(di.candidate_id)
         terms.append(sa.and_(c.feed_id.in_(hinted), c.id.not_in(promoted)))
+    # Else its suggested section (a full subsection id) is the one asked for, or inside it.
+    suggested = sa.or_(
+        c.suggested_section.in_(around), c.suggested_section.startswith(section + "/", autoescape=True)
+    )
+    terms.append(sa.and_(suggested, c.id.not_in(promoted), *([c.feed_id.not_in(hinted)] if hinted else [])))
     return tuple(terms)
 
 
-def _item(r: Any) -> QueueItem:
+def _item(r: Any, routes: tuple[str, ...] = ()) -> QueueItem:
     return QueueItem(
         id=r.id,
         title=r.title,
@@ -396,4 +409,6 @@ def _item(r: Any) -> QueueItem:
         word_count=r.word_count,
         extract_status=r.extract_status,
         group_id=r.group_id,
+        score=r.score,
+        routes=routes,
     )

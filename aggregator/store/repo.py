@@ -203,3 +203,29 @@ def _candidate(row: Any) -> Candidate:
         group_id=row.group_id,
         language=row.language,
     )
+
+
+def feed_report(s: Connection) -> list[tuple[str, str, bool, int, int, int, int, datetime | None]]:
+    """Per feed (the digest import's own feed aside): name, label, in feeds.yaml, candidates, promoted,
+    rejected, duplicates (not their group's primary), the newest candidate's publication date."""
+    c = candidates.c
+
+    def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    stmt = (
+        sa.select(
+            feeds.c.name, feeds.c.label, feeds.c.in_config, sa.func.count(c.id),
+            count(c.status == "promoted"), count(c.status == "rejected"),
+            count(sa.and_(c.group_id.is_not(None), c.group_id != c.id)),
+            sa.func.max(c.published_at),
+        )
+        .select_from(feeds.outerjoin(candidates, c.feed_id == feeds.c.id))
+        .where(~feeds.c.name.startswith("_", autoescape=True))
+        .group_by(feeds.c.id, feeds.c.name, feeds.c.label, feeds.c.in_config)
+        .order_by(feeds.c.name)
+    )  # fmt: skip
+    return [
+        (name, label or "", bool(on), int(n), int(p), int(r), int(d), last)
+        for name, label, on, n, p, r, d, last in s.execute(stmt)
+    ]

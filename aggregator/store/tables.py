@@ -148,8 +148,10 @@ candidates = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("status", sa.String(20), nullable=False, server_default="new", index=True),
-    # The id of the first candidate with the same canonical URL (itself when
-    # it is the first); None when the entry has no http(s) link.
+    # The id of its group's primary: the first candidate with the same canonical URL
+    # at the poll (itself when it is the first), then the primary of its cross-post group
+    # once suggested (service.suggest: publisher's domain first, then the earliest); None
+    # when the entry has no http(s) link.
     sa.Column("group_id", sa.Integer, index=True),
     # Triage (aggregator.triage.states): the curator's notes, the date a snoozed
     # candidate comes back, and who last decided and when. `version` grows with

@@ -5,6 +5,13 @@
 pairs (:func:`aggregator.searchtext.terms`) beside TF-IDF over character 2-4-grams within words,
 into a logistic regression. Both answer log-probabilities over a fixed list of classes, uniform for a
 class never seen (or when fewer than two were), so the caller's priors decide until history exists.
+
+Learning is incremental, so a promotion reaches the next suggestion in a fraction of a second rather
+than a full refit's seconds (9 s on 5,000 examples, most of it the character n-grams' vocabulary):
+each example is vectorised once and its counts kept, the vocabularies are learned again only when
+the history has grown by half (so their cost is amortised), the IDF weights are recomputed on the
+kept counts (milliseconds), and the regression restarts from its previous weights for a few epochs
+(``warm_start``) instead of from zero. The first fit of a process runs to convergence.
 """
 
 from __future__ import annotations
@@ -18,7 +25,11 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import (
+    ENGLISH_STOP_WORDS,
+    CountVectorizer,
+    TfidfTransformer,
+)
 from sklearn.linear_model import LogisticRegression
 
 from aggregator.searchtext import terms
@@ -30,6 +41,9 @@ SMOOTHING = 5.0
 idea": with ten examples a model is a third unsure; a class it never saw keeps a fair chance."""
 CUE_WEIGHT = 0.35
 """Weight of one lexicon cue as an example, against 1.0 for a curator's item."""
+WARM_EPOCHS = 4
+"""Epochs of a refit that starts from the previous weights (a promotion learned): about 50 ms each
+on 5,000 examples; the first fit runs to convergence."""
 
 
 def word_terms(text: str) -> list[str]:
@@ -48,21 +62,32 @@ class _Classes:
     def __init__(self, classes: Sequence[str]) -> None:
         self.classes = list(classes)
         self.model: LogisticRegression | None = None
+        self._previous: LogisticRegression | None = None
         self.seen = 0.0
         self.only: str | None = None
         self.smoothing = SMOOTHING
 
-    def fit_matrix(self, x: Any, labels: Sequence[str], weights: Sequence[float], c: float) -> None:
+    def fit_matrix(
+        self, x: Any, labels: Sequence[str], weights: Sequence[float], c: float, *, warm: bool = False
+    ) -> None:
+        """Fit on ``x``; with ``warm``, start from the last fit's weights when it knew the same classes."""
         self.model = None
         self.seen = sum(weights)
         self.only = labels[0] if len(set(labels)) == 1 else None
         if len(set(labels)) >= 2:
             # saga: lbfgs took seconds on a few hundred rows here (its BLAS calls), saga milliseconds.
-            model = LogisticRegression(C=c, solver="saga", max_iter=1000, tol=1e-3, random_state=0)
+            previous = self._previous if warm else None
+            model = previous if previous is not None and set(previous.classes_) == set(labels) else None
+            if model is None:
+                model = LogisticRegression(
+                    C=c, solver="saga", max_iter=1000, tol=1e-3, random_state=0, warm_start=True
+                )
+            else:
+                model.set_params(max_iter=WARM_EPOCHS)
             with warnings.catch_warnings():  # short of converged is still a usable model
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model.fit(x, list(labels), sample_weight=np.asarray(weights, dtype=float))
-            self.model = model
+            self.model = self._previous = model
 
     def log_proba_matrix(self, x: Any, n: int) -> np.ndarray:
         probs = np.zeros((n, len(self.classes)))
@@ -97,13 +122,35 @@ class TokenModel(_Classes):
 
 
 class TextModel(_Classes):
-    """Content in any script to a class, with the words that most support each answer."""
+    """Content in any script to a class, with the words that most support each answer.
+
+    ``fit`` is given every document so far, the earlier ones first and unchanged (the caller's
+    history only grows): a document is vectorised once. The vocabularies (words, character n-grams)
+    are learned again only when the history has grown by half since they were (a new example's
+    unknown words wait until then); in between, a fit adds the new rows, recomputes the IDF weights
+    and restarts the regression from its previous weights.
+    """
 
     def __init__(self, classes: Sequence[str]) -> None:
         super().__init__(classes)
-        self.words = TfidfVectorizer(analyzer=word_terms, sublinear_tf=True, min_df=1)
-        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1)
+        self.words = CountVectorizer(analyzer=word_terms)
+        self.chars = CountVectorizer(analyzer="char_wb", ngram_range=(2, 4))
+        self.word_idf = TfidfTransformer(sublinear_tf=True)
+        self.char_idf = TfidfTransformer(sublinear_tf=True)
         self.names: Any = ()
+        self._counts: list[tuple[Any, Any]] = []
+        """The documents fitted so far as (word, character) counts, a pair of matrices per fit."""
+        self._cues: tuple[Any, Any] = (None, None)
+        """The lexicon's cues as counts (the same every fit; counted again with the vocabularies)."""
+        self._rows = 0
+        self._vocabulary_rows = -1
+        """How many documents the vocabularies were learned from (-1: not yet)."""
+
+    def _count(self, docs: Sequence[str]) -> tuple[Any, Any]:
+        return self.words.transform(docs), self.chars.transform(docs)
+
+    def _weighed(self, counts: tuple[Any, Any]) -> Any:
+        return sparse.hstack([self.word_idf.transform(counts[0]), self.char_idf.transform(counts[1])]).tocsr()
 
     def fit(self, docs: Sequence[str], labels: Sequence[str], *, extra: tuple[list[str], list[str]]) -> None:
         all_docs = [*docs, *extra[0]]
@@ -112,12 +159,25 @@ class TextModel(_Classes):
         if len(set(all_labels)) < 2:
             self.fit_matrix(None, all_labels, weights, c=10.0)
             return
-        x = sparse.hstack([self.words.fit_transform(all_docs), self.chars.fit_transform(all_docs)]).tocsr()
-        self.names = self.words.get_feature_names_out()
-        self.fit_matrix(x, all_labels, weights, c=10.0)
+        warm = self.model is not None
+        if self._rows > len(docs) or len(all_docs) >= 1.5 * self._vocabulary_rows:
+            words, chars = self.words.fit_transform(all_docs), self.chars.fit_transform(all_docs)
+            self.names = self.words.get_feature_names_out()
+            n = len(docs)
+            self._counts = [(words[:n], chars[:n])]
+            self._cues = (words[n:], chars[n:])
+            self._rows, self._vocabulary_rows, warm = n, len(all_docs), False
+        elif len(docs) > self._rows:
+            self._counts.append(self._count(docs[self._rows :]))
+            self._rows = len(docs)
+        words = sparse.vstack([*(w for w, _ in self._counts), self._cues[0]]).tocsr()
+        chars = sparse.vstack([*(c for _, c in self._counts), self._cues[1]]).tocsr()
+        self.word_idf.fit(words)
+        self.char_idf.fit(chars)
+        self.fit_matrix(self._weighed((words, chars)), all_labels, weights, c=10.0, warm=warm)
 
     def _matrix(self, docs: Sequence[str]) -> Any:
-        return sparse.hstack([self.words.transform(docs), self.chars.transform(docs)]).tocsr()
+        return self._weighed(self._count(docs))
 
     def log_proba(self, docs: Sequence[str]) -> np.ndarray:
         x = self._matrix(docs) if self.model is not None else None
@@ -128,7 +188,7 @@ class TextModel(_Classes):
         model = self.model
         if model is None or label not in model.classes_:
             return []
-        row = self.words.transform([doc])
+        row = self.word_idf.transform(self.words.transform([doc]))
         names = self.names
         coef = model.coef_
         if coef.shape[0] == 1:  # two classes: one row, for the second class

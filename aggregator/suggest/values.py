@@ -141,3 +141,41 @@ class EvalReport:
     unseen_subsection_accuracy: float | None
     training_items: int
     warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSuggestion:
+    """What is stored beside a candidate: its suggestion, its score, their reasons, and its group."""
+
+    section: str | None
+    confidence: float | None
+    reason: str | None
+    score: float | None
+    score_reasons: tuple[Contribution, ...]
+    group_id: int | None
+    """The id of its group's primary (itself when it is the primary); None when alone."""
+    routes: tuple[tuple[int, str, str | None], ...] = ()
+    """The group's other members: (candidate id, feed name, URL), its primary first when another."""
+
+    def explain(self) -> str:
+        """``"+15 public code (GitHub o/r); -8 research"``: the score's reasons in one line."""
+        return "; ".join(f"{r.points:+g} {r.phrase}" for r in self.score_reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRecord:
+    """One feed's record for ``aggregator feeds report``: what it brought and what became of it."""
+
+    feed: str
+    label: str
+    in_config: bool
+    candidates: int
+    promoted: int
+    rejected: int
+    duplicates: int
+    """Its candidates that are another route to an article listed elsewhere (not their group's primary)."""
+    last_item: datetime | None
+    """The publication date of its newest candidate; None when it has none."""
+    verdict: str = ""
+    """``noisy``, ``quiet`` or ''."""
+    why: str = ""

@@ -1,7 +1,6 @@
-"""Where the promote picker starts for a candidate. Pure: the taxonomy and the item are given.
-
-A later suggestion engine can replace :func:`default_section` (the triage
-screen takes any :data:`SectionSuggester`).
+"""Where the promote picker starts for a candidate. Pure: the taxonomy, the item and its suggestion
+are given (the triage screen reads the stored suggestion, ``service.suggest.of``; it takes any
+:data:`SectionSuggester`).
 """
 
 from __future__ import annotations
@@ -11,21 +10,27 @@ from collections.abc import Callable
 from aggregator.taxonomy import Taxonomy
 from aggregator.types import QueueItem
 
-SectionSuggester = Callable[[Taxonomy, QueueItem, str | None], str | None]
-"""(taxonomy, item, its feed's section hint in feeds.yaml) -> the section the picker preselects."""
+SectionSuggester = Callable[[Taxonomy, QueueItem, str | None, str | None], str | None]
+"""(taxonomy, item, its feed's section hint in feeds.yaml, its suggested section) -> the section the
+picker preselects."""
 
 
-def default_section(taxonomy: Taxonomy, item: QueueItem, feed_hint: str | None = None) -> str | None:
+def default_section(
+    taxonomy: Taxonomy, item: QueueItem, feed_hint: str | None = None, suggested: str | None = None
+) -> str | None:
     """The section the promote picker preselects for ``item``.
 
-    The section the item is promoted into already; else the feed's section hint
-    (the item's, else ``feed_hint`` from feeds.yaml), where a top-level hint
+    The section the item is promoted into already; else its suggested section (the
+    suggestion engine's, stored beside the candidate) when feeds.yaml still has it;
+    else the feed's section hint (the item's, else ``feed_hint`` from feeds.yaml), where a top-level hint
     (``aws``) means its first subsection (``aws/cv``); else None (the picker
     starts at the top).
     """
     promotable = taxonomy.promotable_sections()
     if item.section in promotable:
         return item.section
+    if suggested in promotable:
+        return suggested
     hint = item.section_hint if item.section_hint is not None else feed_hint
     if hint is None:
         return None

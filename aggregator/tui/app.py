@@ -65,7 +65,7 @@ class TriageApp(App[None]):
         self.digest = digest
         self.opener = opener
         self.suggest = suggest
-        self.queue_screen = QueueScreen(query or QueueQuery(), page_size)
+        self.queue_screen = QueueScreen(query or QueueQuery(sort="score"), page_size)
 
     def get_default_screen(self) -> Screen[None]:
         return self.queue_screen

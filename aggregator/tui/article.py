@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,6 +20,9 @@ from aggregator.tui.dialogs import plain
 from aggregator.tui.rows import clean, one_line
 from aggregator.types import Article, Candidate, QueueItem
 
+if TYPE_CHECKING:
+    from aggregator.suggest.values import StoredSuggestion
+
 ARTICLE_KEYS: list[tuple[str, str]] = [
     ("↑↓ j k", "scroll a line"),
     ("PgUp PgDn b Space", "scroll a page"),
@@ -33,6 +36,7 @@ ARTICLE_KEYS: list[tuple[str, str]] = [
 class Loaded:
     candidate: Candidate | None
     article: Article | None
+    suggested: StoredSuggestion | None = None
 
 
 def describe(service: Service, item: QueueItem, loaded: Loaded | None) -> tuple[str, str]:
@@ -63,6 +67,7 @@ def describe(service: Service, item: QueueItem, loaded: Loaded | None) -> tuple[
         rows.append(("extraction", f"{article.status}{reason}{source}"))
     words = article.word_count if article else item.word_count
     rows.append(("reading time", reading_time(words)))
+    rows += _suggestion_rows(service, loaded.suggested if loaded else None)
     notes = [one_line(n) for n in item.notes] or ["-"]
     lines = [one_line(item.title), ""]
     lines += [f"{key:<13}{value}" for key, value in rows]
@@ -74,6 +79,21 @@ def describe(service: Service, item: QueueItem, loaded: Loaded | None) -> tuple[
         text = (article.text if article else None) or (loaded.candidate.summary if loaded.candidate else None)
         body = clean(text, keep_newlines=True) if text else "(no text: open it in the browser with o)"
     return "\n".join(lines), body
+
+
+def _suggestion_rows(service: Service, s: StoredSuggestion | None) -> list[tuple[str, str]]:
+    """The suggestion, its reason, the score and its reasons, the group's other routes."""
+    if s is None or s.section is None:
+        return [("suggested", "-")]
+    rows = [
+        ("suggested", f"{one_line(service.taxonomy.label(s.section))} ({(s.confidence or 0):.0%})"),
+        ("why", one_line(s.reason or "")),
+        ("score", f"{(s.score or 0):.0f}: {one_line(s.explain())}"),
+    ]
+    rows += [
+        ("also via", f"{one_line(name)} #{cid} {clean(url or '')}".rstrip()) for cid, name, url in s.routes
+    ]
+    return rows
 
 
 class ArticleScreen(Screen[None]):
@@ -120,7 +140,7 @@ class ArticleScreen(Screen[None]):
     async def _load(self) -> None:
         def read() -> Loaded:
             view = self.service.articles.show(self.item.id, decisions=0)
-            return Loaded(view.candidate, view.article)
+            return Loaded(view.candidate, view.article, self.service.suggest.of(self.item.id))
 
         try:
             self.loaded = await asyncio.to_thread(read)

@@ -159,7 +159,11 @@ class DecisionKeys(JobScreen):
         app, taxonomy = self.triage, self.service.taxonomy
         first = self._first_target(targets)
         hints = self.service.queue.section_hints()
-        preselected = app.suggest(taxonomy, first, hints.get(first.feed_name)) if first is not None else None
+        preselected = None
+        if first is not None:
+            stored = self.service.suggest.of(first.id)
+            suggested = stored.section if stored is not None else None
+            preselected = app.suggest(taxonomy, first, hints.get(first.feed_name), suggested)
         sections = [(sid, taxonomy.label(sid)) for sid in taxonomy.promotable_sections()]
         heading = f"Promote {self._count(len(targets))} into {app.digest_name()}: which section?"
 
@@ -172,8 +176,10 @@ class DecisionKeys(JobScreen):
                     return
                 notes = (note.strip(),) if note.strip() else ()
 
+                others = [item.id for item in self.rows.loaded() if item.id not in targets]
+
                 def decide(t: Triage, ids: Sequence[int], v: Mapping[int, int]) -> DecisionReport:
-                    return t.promote(
+                    report = t.promote(
                         ids,
                         section=section,
                         digest=app.digest,
@@ -181,6 +187,9 @@ class DecisionKeys(JobScreen):
                         curator=app.curator,
                         expected_versions=v,
                     )
+                    # The promotion is a new example: the rows on screen are suggested again with it.
+                    self.service.suggest.refresh(others, quietly=True)
+                    return report
 
                 self._decide(decide, targets)
 
