@@ -12,8 +12,9 @@ from rich.table import Table
 
 from aggregator.articles.reading import reading_minutes, reading_time
 from aggregator.cli.candidates import candidate_dict
-from aggregator.cli.context import ID_MAX, console, iso, open_service, print_error, when
+from aggregator.cli.context import ID_MAX, console, iso, open_service, print_error, require_candidates, when
 from aggregator.cli.progress import Progress
+from aggregator.cli.voice import ExitCode, no_candidate
 from aggregator.controls import json_dumps
 from aggregator.types import Article, Candidate, TriageState
 
@@ -44,6 +45,7 @@ def extract(
     Example: aggregator extract --retry-failed
     """
     with open_service(ctx, sync=False) as service:
+        require_candidates(service, ids)
         expected = (
             len(set(ids)) if ids else None if retry_failed else service.ops.gauges().pending_extractions
         )
@@ -89,8 +91,8 @@ def show(
         suggested = service.suggest.of(candidate_id)
     candidate, article, triage, decisions = view.candidate, view.article, view.triage, view.decisions
     if candidate is None:
-        print_error(f"no candidate {candidate_id} (see `aggregator candidates list`)")
-        raise typer.Exit(2)
+        print_error(no_candidate(candidate_id))
+        raise typer.Exit(ExitCode.FAILED)
     if as_json:
         typer.echo(json_dumps(_show_dict(candidate, article, triage) | suggestion_dict(suggested), indent=2))
         return
