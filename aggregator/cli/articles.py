@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TYPE_CHECKING
 
 import typer
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from aggregator.articles.reading import reading_minutes, reading_time
 from aggregator.cli.candidates import candidate_dict
 from aggregator.cli.context import ID_MAX, console, iso, open_service, print_error, require_candidates, when
+from aggregator.cli.paging import page
 from aggregator.cli.progress import Progress
 from aggregator.cli.voice import ExitCode, no_candidate
 from aggregator.controls import json_dumps
@@ -96,7 +96,6 @@ def show(
     if as_json:
         typer.echo(json_dumps(_show_dict(candidate, article, triage) | suggestion_dict(suggested), indent=2))
         return
-    out = console()
     header = Table.grid(padding=(0, 1))
     header.add_column(style="bold", no_wrap=True)
     header.add_column(overflow="fold")
@@ -133,18 +132,13 @@ def show(
     for key, value in rows:
         header.add_row(key, value)
     text = (article.text if article else None) or candidate.summary or ""
-    if sys.stdout.isatty():
-        # The pager gets our styles as SGR sequences; `less` shows them as text unless -R. Every
-        # string from the world has had its ESC written as \x1b already, so -R can only colour.
-        os.environ.setdefault("LESS", "-R")
-        with out.pager(styles=True):
-            out.print(header)
-            out.print()
-            out.print(text, markup=False, highlight=False)
-    else:
+
+    def render(out: Console) -> None:
         out.print(header)
         out.print()
         out.print(text, markup=False, highlight=False)
+
+    page(render)
 
 
 def _show_dict(c: Candidate, a: Article | None, triage: TriageState | None) -> dict[str, object]:
