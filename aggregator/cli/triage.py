@@ -86,7 +86,7 @@ def print_report(report: DecisionReport, as_json: bool, *, note: tuple[str, bool
         where = f" → {c.digest} {c.section}" if c.digest and c.to_status == "promoted" else ""
         change = c.to_status if c.from_status == c.to_status else f"{c.from_status} → {c.to_status}"
         if note is not None:
-            change = ("notes replaced by: " if note[1] else "note added: ") + note[0]
+            change, where = ("notes replaced by: " if note[1] else "note added: ") + note[0], ""
         out.print(f"{c.candidate_id}  {change}{where}  {c.title}", markup=False)
     for cid, why in report.unchanged:
         out.print(f"{cid}  unchanged: {why}", markup=False)
