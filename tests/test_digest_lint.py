@@ -33,5 +33,6 @@ def test_long_before_the_issue_s_month(published: date | None, flagged: bool) ->
     assert [f.kind for f in findings] == (["long_before"] if flagged else [])
     if flagged:
         assert findings[0].message == (
-            f"item 7 (A post) was published {published}, long before 2026-12 (check it belongs here, or move it)"
+            f"item 7 (A post) was published {published}, long before 2026-12 "
+            "(check it belongs here, or move it)"
         )
