@@ -255,7 +255,7 @@ class QueueQuery:
     """What `aggregator queue` and the triage screen ask for.
 
     ``section`` matches a promoted item's section, else the feed's section hint;
-    ``aws`` matches ``aws/mlops`` and the other way round. ``search`` is
+    ``aws`` matches ``aws/mlops``, not the other way round. ``search`` is
     full-text over titles and article text (Korean and Japanese included).
     The sort is a named order so a later score can join ``date`` and ``feed``.
     """

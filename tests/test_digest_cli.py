@@ -414,3 +414,26 @@ def test_render_matches_the_pure_renderer(project: dict[str, int], tmp_path: Pat
         app.close()
     assert invoke("digest", "render", "2024-03", "-t", "trend-post").output == expected
     assert "### GPU scheduling [^ref1]\n" in expected
+
+
+def test_lint_flags_items_published_long_before_the_issue_s_month(project: dict[str, int]) -> None:
+    a, undated, ranking = project["Serving many models"], project["Undated post"], project["Ranking at scale"]
+    promote([ranking], "research/cv", digest="2024-06")  # 2024-03-18: within 90 days of 2024-06-01
+    assert invoke("digest", "lint", "2024-06").exit_code == 0
+    promote([a, undated], "research/nlp", digest="2026-12")
+    imported = invoke(
+        "digest", "import",
+        str(_file("## Research\n### NLP\n* [An old classic (Jan 2009)](https://example.org/classic)\n")),
+        "--digest", "2026-12",
+    )  # fmt: skip
+    assert imported.exit_code == 0, imported.output
+    result = runner.invoke(ROOT, ["digest", "lint", "2026-12", "--json"])
+    assert result.exit_code == 1
+    findings = json.loads(result.output)
+    # The undated post's date is the day it was first seen, the classic's the import's: neither is flagged.
+    assert sorted((f["kind"], f["ids"]) for f in findings) == [("long_before", [a]), ("no_date", [undated])]
+    [old] = [f for f in findings if f["kind"] == "long_before"]
+    assert old["message"] == (
+        f"item {a} (Serving many models) was published 2024-03-19, long before 2026-12 "
+        "(check it belongs here, or move it)"
+    )

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import pydoc
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -202,22 +201,29 @@ def test_a_candidate_from_the_world_is_printed_as_written(world: World) -> None:
 
 
 def test_show_pages_styles_but_never_a_control_from_the_world(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     title, text = "[/] \x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\ \u202e", "a\x1b[2Jb\x9bc [bold]d"
     cid = add_entry(world.app, "alpha", title=title, summary=text, published=fresh_date())
-    # A terminal, as show and Rich see it: CliRunner's stdout says it is a tty, and Rich's pager
-    # (pydoc.pager) hands us the styled text instead of starting less.
-    paged: list[str] = []
-    monkeypatch.setattr(pydoc, "pager", paged.append)
+    # A terminal of 3 lines, as show and Rich see it (CliRunner's stdout says it is a tty), and a
+    # pager that records what it is given and with which LESS.
+    record = tmp_path / "paged.json"
+    recorder = tmp_path / "pager.py"
+    recorder.write_text(
+        "import json, os, sys\n"
+        "json.dump({'LESS': os.environ.get('LESS'), 'input': sys.stdin.read()}, open(sys.argv[1], 'w'))\n",
+        encoding="utf-8",
+    )
     monkeypatch.setattr(typer.testing._NamedTextIOWrapper, "isatty", lambda self: True, raising=False)
     monkeypatch.setenv("TERM", "xterm-256color")
-    monkeypatch.setitem(os.environ, "LESS", "")  # (so that monkeypatch restores LESS as it was)
-    monkeypatch.delitem(os.environ, "LESS")
+    monkeypatch.setenv("LINES", "3")
+    monkeypatch.setenv("PAGER", f"{sys.executable} {recorder} {record}")
+    monkeypatch.delenv("LESS", raising=False)
     result = runner.invoke(cli.app, ["show", str(cid)])
     assert result.exit_code == 0, result.output
-    (content,) = paged
-    assert os.environ["LESS"] == "-R"  # less shows our colours instead of ESC[1m
+    paged = json.loads(record.read_text(encoding="utf-8"))
+    assert paged["LESS"] == "-R"  # less shows our colours instead of ESC[1m
+    content = paged["input"]
     sgr = re.compile(r"\x1b\[[0-9;]*m")
     assert sgr.search(content)  # styled: the keys are bold
     plain = sgr.sub("", content)
@@ -248,7 +254,7 @@ def test_the_triage_commands_print_titles_notes_and_curators_as_written(world: W
         ).stdout)  # fmt: skip
         assert report["changed"][0]["title"] == title
         out = run("note", str(cid), "--replace", who, "--", other_note).stdout
-        assert f"{cid}  promoted → {issue} research/nlp  {shown(title)}" in out
+        assert f"{cid}  notes replaced by: {shown(other_note)}  {shown(title)}" in out
         run("unpromote", str(cid), who)
         out = run("reject", str(cid), f"--reason={reason}", who).stdout
         assert f"{cid}  shortlisted → rejected  {shown(title)}" in out

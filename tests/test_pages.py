@@ -324,4 +324,5 @@ def test_extract_and_show_commands(
     text = runner.invoke(cli, ["show", str(article_id)])
     assert text.exit_code == 0 and "reading time" in text.output and "text from" in text.output
     missing = runner.invoke(cli, ["show", "99999"])
-    assert missing.exit_code == 2 and "no candidate 99999" in missing.output
+    assert missing.exit_code == 1
+    assert "no candidate 99999 (see `aggregator queue --status all`)" in missing.output

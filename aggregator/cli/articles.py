@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TYPE_CHECKING
 
 import typer
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from aggregator.articles.reading import reading_minutes, reading_time
 from aggregator.cli.candidates import candidate_dict
-from aggregator.cli.context import ID_MAX, console, iso, open_service, print_error, when
+from aggregator.cli.context import ID_MAX, console, iso, open_service, print_error, require_candidates, when
+from aggregator.cli.paging import page
 from aggregator.cli.progress import Progress
+from aggregator.cli.voice import ExitCode, no_candidate
 from aggregator.controls import json_dumps
 from aggregator.types import Article, Candidate, TriageState
 
@@ -44,6 +45,7 @@ def extract(
     Example: aggregator extract --retry-failed
     """
     with open_service(ctx, sync=False) as service:
+        require_candidates(service, ids)
         expected = (
             len(set(ids)) if ids else None if retry_failed else service.ops.gauges().pending_extractions
         )
@@ -89,12 +91,11 @@ def show(
         suggested = service.suggest.of(candidate_id)
     candidate, article, triage, decisions = view.candidate, view.article, view.triage, view.decisions
     if candidate is None:
-        print_error(f"no candidate {candidate_id} (see `aggregator candidates list`)")
-        raise typer.Exit(2)
+        print_error(no_candidate(candidate_id))
+        raise typer.Exit(ExitCode.FAILED)
     if as_json:
         typer.echo(json_dumps(_show_dict(candidate, article, triage) | suggestion_dict(suggested), indent=2))
         return
-    out = console()
     header = Table.grid(padding=(0, 1))
     header.add_column(style="bold", no_wrap=True)
     header.add_column(overflow="fold")
@@ -131,18 +132,13 @@ def show(
     for key, value in rows:
         header.add_row(key, value)
     text = (article.text if article else None) or candidate.summary or ""
-    if sys.stdout.isatty():
-        # The pager gets our styles as SGR sequences; `less` shows them as text unless -R. Every
-        # string from the world has had its ESC written as \x1b already, so -R can only colour.
-        os.environ.setdefault("LESS", "-R")
-        with out.pager(styles=True):
-            out.print(header)
-            out.print()
-            out.print(text, markup=False, highlight=False)
-    else:
+
+    def render(out: Console) -> None:
         out.print(header)
         out.print()
         out.print(text, markup=False, highlight=False)
+
+    page(render)
 
 
 def _show_dict(c: Candidate, a: Article | None, triage: TriageState | None) -> dict[str, object]:

@@ -32,6 +32,11 @@ def list_(
     if as_json:
         typer.echo(json_dumps([candidate_dict(c) for c in items], indent=2))
         return
+    if not items:
+        asked = [f"feed {' or '.join(feed)}"] if feed else []
+        asked += [f"status {status}"] if status else []
+        console().print(f"no candidate matches ({', '.join(asked) or 'none stored yet'})", markup=False)
+        return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name, kwargs in (
         ("id", {"justify": "right"}),

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from aggregator.cli.voice import ExitCode, no_candidate
 from aggregator.config import Settings, load_configuration, load_settings
 from aggregator.configuration import Configuration
 from aggregator.controls import show_controls
@@ -256,3 +257,12 @@ def check_section(taxonomy: Taxonomy, section: str | None) -> str | None:
         listed = f"the sections in feeds.yaml are: {', '.join(known)}" if known else "feeds.yaml has none"
         raise typer.BadParameter(f"unknown section {section!r}; {listed}", param_hint="--section")
     return section
+
+
+def require_candidates(service: Service, candidate_ids: list[int]) -> None:
+    """Exit :attr:`ExitCode.FAILED` with one ``error: no candidate N`` line per id that names nothing."""
+    missing = service.articles.missing(candidate_ids)
+    for cid in missing:
+        print_error(no_candidate(cid))
+    if missing:
+        raise typer.Exit(ExitCode.FAILED)

@@ -22,6 +22,7 @@ from aggregator.cli.context import (
     iso,
     open_service,
     print_error,
+    require_candidates,
     styled,
 )
 from aggregator.cli.voice import ExitCode
@@ -292,6 +293,7 @@ def move(
         raise typer.Exit(ExitCode.USAGE)
     to: Literal["top", "bottom"] | None = "top" if top else "bottom" if bottom else None
     with open_service(ctx, sync=False) as service:
+        require_candidates(service, [cid for cid in (candidate_id, before, after) if cid is not None])
         result = service.digests.move(
             candidate_id, before=before, after=after, to=to, force=force, curator=curator_name(curator)
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, cast
 
 import typer
@@ -36,7 +35,6 @@ def queue(
     status: list[str] = typer.Option(
         [],
         "--status",
-        "-s",
         help="Only this status: new, shortlisted, promoted, rejected, snoozed, or all; repeatable "
         "(default: new and shortlisted, what still needs a decision).",
     ),
@@ -44,8 +42,10 @@ def queue(
     section: str | None = typer.Option(
         None,
         "--section",
-        help="Only this section: a promoted item's, else its feed's hint, else its suggested section "
-        "(aws also matches aws/mlops).",
+        "-s",
+        help="Only this section or one inside it (aws lists aws/mlops too): where an item was promoted, "
+        "else its feed's hint, else its suggested section; a feed hinted only research is not listed "
+        "under research/nlp.",
     ),
     since: str | None = typer.Option(
         None, "--since", help="Published on or after: YYYY-MM-DD, an ISO date-time, or 7d / 2w ago."
@@ -93,13 +93,32 @@ def queue(
 
 
 def item_dict(item: QueueItem) -> dict[str, Any]:
-    """Every field of a queue item, JSON-ready: datetimes in ISO 8601, tuples as lists."""
-    out = asdict(item)
-    for key in ("published_at", "snoozed_until", "decided_at"):
-        out[key] = iso(out[key])
-    out["notes"] = list(item.notes)
-    out["routes"] = list(item.routes)
-    return out
+    """A queue item as JSON: the candidate's keys for the same facts (``feed``, a nested ``article``,
+    ``routes`` as objects), then its triage state and score as `show --json` names them."""
+    return {
+        "id": item.id,
+        "feed": item.feed_name,
+        "label": item.label,
+        "title": item.title,
+        "url": item.url,
+        "published_at": iso(item.published_at),
+        "status": item.status,
+        "group_id": item.group_id,
+        "language": item.language,
+        "section_hint": item.section_hint,
+        "article": None
+        if item.extract_status is None
+        else {"status": item.extract_status, "word_count": item.word_count},
+        "version": item.version,
+        "notes": list(item.notes),
+        "snoozed_until": iso(item.snoozed_until),
+        "digest": item.digest,
+        "section": item.section,
+        "decided_by": item.decided_by,
+        "decided_at": iso(item.decided_at),
+        "score": item.score,
+        "routes": [{"feed": name} for name in item.routes],
+    }
 
 
 def print_items(items: list[QueueItem], query: QueueQuery, total: int) -> None:
@@ -123,12 +142,31 @@ def print_items(items: list[QueueItem], query: QueueQuery, total: int) -> None:
             _title(item),
         )
     out = console()
+    if not items:
+        out.print(f"no candidate matches ({describe(query, total)})")
+        return
     out.print(table)
-    shown = f"{query.offset + 1}-{query.offset + len(items)}" if items else "none"
+    shown = f"{query.offset + 1}-{query.offset + len(items)}"
     of = f"{COUNT_CAP:,}+" if total >= COUNT_CAP else f"{total:,}"
     more = query.offset + len(items) < total
-    hint = f"; next page: --offset {query.offset + len(items)}" if more and items else ""
+    hint = f"; next page: --offset {query.offset + len(items)}" if more else ""
     out.print(styled(f"{shown} of {of}{hint}", "dim"))
+
+
+def describe(query: QueueQuery, total: int) -> str:
+    """The filters of an empty page in words: ``status new or shortlisted, feed alpha``."""
+    parts = [f"status {' or '.join(query.statuses)}"]
+    if query.feeds:
+        parts.append(f"feed {' or '.join(query.feeds)}")
+    if query.section:
+        parts.append(f"section {query.section}")
+    if query.search:
+        parts.append(f"words {query.search!r}")
+    if query.since is not None:
+        parts.append(f"since {query.since:%Y-%m-%d}")
+    if query.offset and total:
+        parts.append(f"past --offset {query.offset}: there are {total:,}")
+    return show_controls(", ".join(parts))
 
 
 def _title(item: QueueItem) -> Text | str:

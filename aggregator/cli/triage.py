@@ -23,6 +23,7 @@ from aggregator.cli.context import (
     curator_option,
     iso,
     open_service,
+    require_candidates,
     styled,
     when,
 )
@@ -45,14 +46,17 @@ def _decide(
     ctx: typer.Context,
     as_json: bool,
     decide: Callable[[Triage], DecisionReport],
+    *,
+    note: tuple[str, bool] | None = None,
 ) -> None:
     """Run one decision of the facade (its own write transaction), then report it."""
     with open_service(ctx, sync=False) as service, bad_values():
         report = decide(service.triage)
-    print_report(report, as_json)
+    print_report(report, as_json, note=note)
 
 
-def print_report(report: DecisionReport, as_json: bool) -> None:
+def print_report(report: DecisionReport, as_json: bool, *, note: tuple[str, bool] | None = None) -> None:
+    """What changed, one line per candidate; ``note``: the note added (or, True, replacing the others)."""
     if as_json:
         typer.echo(
             json_dumps(
@@ -81,10 +85,14 @@ def print_report(report: DecisionReport, as_json: bool) -> None:
     for c in report.changes:
         where = f" → {c.digest} {c.section}" if c.digest and c.to_status == "promoted" else ""
         change = c.to_status if c.from_status == c.to_status else f"{c.from_status} → {c.to_status}"
+        if note is not None:
+            change, where = ("notes replaced by: " if note[1] else "note added: ") + note[0], ""
         out.print(f"{c.candidate_id}  {change}{where}  {c.title}", markup=False)
     for cid, why in report.unchanged:
         out.print(f"{cid}  unchanged: {why}", markup=False)
-    if report.changes:
+    if report.changes and report.action.startswith("undo"):
+        out.print(styled("(undo again to go further back)", "dim"))
+    elif report.changes:
         out.print(styled("(undo with `aggregator undo`)", "dim"))
 
 
@@ -212,6 +220,7 @@ def note(
         ctx,
         as_json,
         lambda triage: triage.note([candidate_id], [text], replace=replace, curator=curator_name(curator)),
+        note=(text, replace),
     )
 
 
@@ -246,6 +255,7 @@ def log(
     Example: aggregator log 12 --limit 10
     """
     with open_service(ctx, sync=False) as service:
+        require_candidates(service, ids or [])
         rows = service.triage.history(candidate_ids=ids or (), curator=curator, limit=limit)
     if as_json:
         typer.echo(
@@ -272,6 +282,11 @@ def log(
                 indent=2,
             )
         )
+        return
+    if not rows:
+        asked = [f"candidate {', '.join(map(str, ids))}"] if ids else []
+        asked += [f"curator {curator}"] if curator else []
+        console().print(f"no decision matches ({', '.join(asked) or 'the log is empty'})", markup=False)
         return
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("when", no_wrap=True)

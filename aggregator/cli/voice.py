@@ -46,6 +46,15 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); what was stored stays",
 }
 
+#: Where to look when a candidate id names nothing: the same hint from every command taking ids.
+MISSING_HINT = "see `aggregator queue --status all`"
+
+
+def no_candidate(candidate_id: int) -> str:
+    """The error line of an id naming no candidate (exit :attr:`ExitCode.FAILED`), as `promote` says it."""
+    return f"no candidate {candidate_id} ({MISSING_HINT})"
+
+
 #: Metavars by option name where the upper-cased name would mislead (a count, a date, an issue).
 _METAVARS = {
     "limit": "N",

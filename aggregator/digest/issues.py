@@ -17,6 +17,7 @@ from aggregator.digest.model import Digest, DigestItem, IssueSummary, build_dige
 from aggregator.digest.names import check_name, month_of
 from aggregator.errors import DigestError
 from aggregator.store import digests as store
+from aggregator.store.digest_import import IMPORT_FEED
 from aggregator.taxonomy import Taxonomy
 
 
@@ -91,6 +92,10 @@ def _lint_item(r: Any) -> LintItem:
         dated=r.date_source != "first_seen" or r.month is not None,
         label=r.label_override if r.label_override is not None else r.feed_label,
         notes=tuple(r.notes or ()),
+        # The article's own date; not one the digest import or the first sight of it gave.
+        published=r.published_at.date()
+        if r.date_source != "first_seen" and r.feed_name != IMPORT_FEED
+        else None,
     )
 
 

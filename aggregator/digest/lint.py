@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Literal
 
 from aggregator.controls import find_controls, show_controls
@@ -36,11 +37,25 @@ class LintItem:
     label: str = ""
     """The label printed (the curator's override, else the feed's)."""
     notes: tuple[str, ...] = ()
+    published: date | None = None
+    """The day the article was published, by its feed; None when the digest import or first sight gave it."""
+
+
+#: An item published this long before the first day of its issue's month is flagged (``long_before``).
+LONG_BEFORE = timedelta(days=90)
 
 
 @dataclass(frozen=True, slots=True)
 class LintFinding:
-    kind: Literal["duplicate", "other_issue", "no_date", "not_http", "unknown_section", "control_characters"]
+    kind: Literal[
+        "duplicate",
+        "other_issue",
+        "no_date",
+        "long_before",
+        "not_http",
+        "unknown_section",
+        "control_characters",
+    ]
     message: str
     ids: tuple[int, ...]
 
@@ -50,6 +65,7 @@ def lint_findings(
 ) -> list[LintFinding]:
     """Problems of issue ``issue``: the same article twice (by canonical URL or group), an article also
     in another issue (``others``: items of other issues sharing a URL or group), items without a date,
+    items published more than :data:`LONG_BEFORE` before the first day of the issue's month,
     links that are not http(s), items in a section feeds.yaml no longer has, and titles, labels or notes
     holding control or bidi-override characters (left out of the rendered digest; a U+202E may be a
     spoof, so a curator looks before publishing).
@@ -86,6 +102,9 @@ def lint_findings(
                     (item.id,),
                 )
             )
+        old = _long_before(issue, item)
+        if old is not None:
+            findings.append(old)
         if not (item.url and is_http_url(item.url)):
             shown = repr(item.url) if item.url else "no link at all"
             findings.append(
@@ -110,6 +129,22 @@ def lint_findings(
         if controls is not None:
             findings.append(controls)
     return findings
+
+
+def _long_before(issue: str, item: LintItem) -> LintFinding | None:
+    """The ``long_before`` finding: an item whose own date is long before the issue's month began."""
+    try:
+        first = date(int(issue[:4]), int(issue[5:7]), 1)
+    except ValueError:  # not a YYYY-MM name: nothing to compare with
+        return None
+    if item.published is None or item.published >= first - LONG_BEFORE:
+        return None
+    return LintFinding(
+        "long_before",
+        f"item {item.id} ({short(item.title)}) was published {item.published.isoformat()}, long before "
+        f"{issue} (check it belongs here, or move it)",
+        (item.id,),
+    )
 
 
 def _duplicates(issue: str, items: Sequence[LintItem]) -> list[LintFinding]:

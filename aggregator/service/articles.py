@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aggregator.service.part import Part
 from aggregator.store import articles as article_store
 from aggregator.store import repo
@@ -25,3 +27,8 @@ class Articles(Part):
             triage = triage_store.triage_state(s, candidate_id, now)
             log = triage_store.history(s, candidate_ids=[candidate_id], limit=decisions) if decisions else []
         return CandidateView(candidate, article, triage, tuple(log))
+
+    def missing(self, candidate_ids: Sequence[int]) -> tuple[int, ...]:
+        """Those of ``candidate_ids`` that name no candidate, in the order given (each once)."""
+        with self.app.read() as s:
+            return tuple(cid for cid in dict.fromkeys(candidate_ids) if repo.get_candidate(s, cid) is None)

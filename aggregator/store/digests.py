@@ -130,8 +130,10 @@ def _lint_select() -> sa.Select[Any]:
             candidates.c.canonical_url,
             candidates.c.group_id,
             candidates.c.date_source,
+            candidates.c.published_at,
             candidates.c.notes,
             feeds.c.label.label("feed_label"),
+            feeds.c.name.label("feed_name"),
         )
         .join(candidates, candidates.c.id == digest_items.c.candidate_id)
         .join(digests, digests.c.id == digest_items.c.digest_id)

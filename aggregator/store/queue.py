@@ -348,14 +348,15 @@ def _status_alternatives(
 
 
 def section_matches(wanted: str, section: str | None) -> bool:
-    """Whether a section id matches the one asked for: equal, or one inside the other.
+    """Whether a section id is the one asked for or inside it.
 
-    ``aws`` matches ``aws/mlops`` (the section asked for contains it) and
-    ``aws/mlops`` matches a feed hinted ``aws`` (the hint is that broad).
+    ``aws`` matches ``aws/mlops`` (the section asked for contains it); a feed
+    hinted only ``aws`` does not match ``aws/mlops``: its candidates are there
+    only when promoted there or suggested there.
     """
     if not section:
         return False
-    return section == wanted or section.startswith(wanted + "/") or wanted.startswith(section + "/")
+    return section == wanted or section.startswith(wanted + "/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +367,8 @@ class _Feed:
 
 
 def _section_alternatives(section: str, all_feeds: Sequence[_Feed]) -> tuple[sa.ColumnElement[bool], ...]:
-    """Disjoint conditions for "a promoted candidate's section, else its feed's hint, matches ``section``"."""
+    """Disjoint conditions for "a promoted candidate's section, else its feed's hint, else its suggested
+    section is ``section`` or inside it" (a broader hint, ``research`` for ``research/nlp``, is not)."""
     section = section.strip("/")
     di = digest_items.c
     # The section itself and every section around it ("aws" for "aws/mlops"),
