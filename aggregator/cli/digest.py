@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from contextlib import nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -327,14 +328,17 @@ def import_(
     except DigestError as exc:
         raise typer.BadParameter(str(exc), param_hint="--digest") from None
     text = _read_digest(file)
-    with open_service(ctx, sync=False) as service:
+    out = console()
+    # One transaction, usually under a second: on a terminal a spinner with the elapsed time says it
+    # is working (a large import against a busy database can take longer); elsewhere the result says it.
+    working = out.status(f"importing {file.name} into {digest}...") if out.is_terminal else nullcontext()
+    with open_service(ctx, sync=False) as service, working:
         imported = service.digests.import_digest(
             text, digest, source=str(file), dry_run=dry_run, force=force, curator=curator_name(curator)
         )
     output = _import_output(imported)
     for warning in output.warnings:
         print_error(warning, label="warning")
-    out = console()
     for line in output.lines:
         out.print(line, soft_wrap=isinstance(line, Text))
 
