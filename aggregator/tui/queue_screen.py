@@ -103,8 +103,15 @@ class QueueScreen(DecisionKeys):
 
     # -- loading ----------------------------------------------------------------------------
 
-    def reload(self, *, to_top: bool = False, advance_from: int | None = None, to_end: bool = False) -> None:
-        """Count the queue and load the pages around the cursor, in one read.
+    def reload(
+        self,
+        *,
+        to_top: bool = False,
+        advance_from: int | None = None,
+        to_end: bool = False,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Count the queue and load the pages around the cursor, in one read; then ``then``.
 
         ``to_end``: count every row (not only up to the cap) and put the cursor on the last.
 
@@ -131,9 +138,16 @@ class QueueScreen(DecisionKeys):
                 at = min(at + 1, total - 1)
             self.list.reset(at, to_top=to_top)
             self.update_status()
+            if then is not None:
+                then()
 
-        # A reload that fails says so once (no reload after it: a database that is down would loop).
-        self._run(work, done, failed=lambda exc: self._failed(exc, reload=False))
+        def failed(exc: Exception) -> None:
+            # A reload that fails says so once (no reload after it: a database that is down would loop).
+            self._failed(exc, reload=False)
+            if then is not None:
+                then()
+
+        self._run(work, done, failed=failed)
 
     def _need_pages(self, start: int, stop: int) -> None:
         for number in self.rows.missing(start, stop):
