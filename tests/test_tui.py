@@ -164,7 +164,11 @@ def test_moving_and_shortlisting_with_real_keys(st: Stock) -> None:
         row = app.queue_screen.rows.item(at)
         assert row is not None and (row.title, row.status) == ("Tokenizers explained", "shortlisted")
         assert app.queue_screen.list.cursor == at + 1
-        assert app.queue_screen.list.line_text(at).split()[1] == "S"
+        assert app.queue_screen.list.line_text(at).split()[:3] == [
+            f"#{st.id('Tokenizers explained')}",
+            "2024-03-18",
+            "S",
+        ]
 
     run(st, scenario)
 
@@ -651,7 +655,10 @@ def test_rows_are_cut_to_the_width_wide_characters_included() -> None:
     line = "".join(text for text, _ in row_cells(item, 40, marked=True))
     assert cell_len(line) == 40
     assert "\x1b" not in line
-    assert line == "* 2024-03-20 N 스캐터…  Title with\\x1b[…"  # the escape shown, not sent
+    assert line == "*    #1 2024-03-20 N 스캐터…  Title wit…"  # the escape shown, not sent
+    wide = "".join(text for text, _ in row_cells(item, 60, marked=False))
+    assert cell_len(wide) == 60
+    assert wide.rstrip() == "     #1 2024-03-20 N 스캐터…  Title with\\x1b[31m escape"
 
 
 def test_rows_keep_a_few_pages_and_drop_stale_ones() -> None:

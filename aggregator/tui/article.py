@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -24,12 +24,20 @@ if TYPE_CHECKING:
     from aggregator.suggest.values import StoredSuggestion
 
 ARTICLE_KEYS: list[tuple[str, str]] = [
+    ("s", "shortlist it, then read the next"),
+    ("p", "promote it (section, note), then read the next"),
+    ("x", "reject it, then read the next"),
+    ("z", "snooze it (until), then read the next"),
+    ("J K", "read the next, the previous article"),
     ("↑↓ j k", "scroll a line"),
     ("PgUp PgDn b Space", "scroll a page"),
     ("Home End g G", "top, bottom"),
     ("o", "open in the browser"),
     ("Esc q", "back to the queue"),
 ]
+#: What the article view answers the queue screen: a decision on the article, or a move.
+Command = Literal["shortlist", "promote", "reject", "snooze", "next", "previous"]
+_HINT = "s shortlist  p promote  x reject  z snooze  J/K next/prev  o open  q back"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,7 @@ def describe(service: Service, item: QueueItem, loaded: Loaded | None) -> tuple[
         when = f" {item.decided_at:%Y-%m-%d %H:%M}" if item.decided_at else ""
         status += f" (by {one_line(item.decided_by)}{when})"
     rows = [
+        ("id", f"#{item.id}"),
         ("feed", feed),
         ("published", f"{item.published_at:%Y-%m-%d}"),
         ("url", clean(item.url or "-")),
@@ -96,11 +105,18 @@ def _suggestion_rows(service: Service, s: StoredSuggestion | None) -> list[tuple
     return rows
 
 
-class ArticleScreen(Screen[None]):
-    """One candidate, read in full; Esc or q goes back to the queue."""
+class ArticleScreen(Screen[Command | None]):
+    """One candidate, read in full and decided on: ``s p x z`` answer the decision (the queue screen
+    takes it, then opens the next article), ``J``/``K`` the next or previous article; Esc or q: back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "back", "back to the queue", show=False),
+        Binding("s", "answer('shortlist')", "shortlist", show=False),
+        Binding("p", "answer('promote')", "promote", show=False),
+        Binding("x", "answer('reject')", "reject", show=False),
+        Binding("z", "answer('snooze')", "snooze", show=False),
+        Binding("J", "answer('next')", "next article", show=False),
+        Binding("K", "answer('previous')", "previous article", show=False),
         Binding("o", "open", "open in the browser", show=False),
         Binding("j", "scroll(1)", "scroll down", show=False),
         Binding("k", "scroll(-1)", "scroll up", show=False),
@@ -129,9 +145,7 @@ class ArticleScreen(Screen[None]):
         with VerticalScroll(id="article-scroll"):
             yield Static(plain(header), id="article-header")
             yield Static(plain(body), id="article-body")
-        yield Static(
-            plain("Esc/q back   ↑↓ jk PgUp PgDn Space b scroll   o open in browser"), id="article-hint"
-        )
+        yield Static(plain(_HINT), id="article-hint")
 
     def on_mount(self) -> None:
         self.query_one("#article-scroll").focus()
@@ -160,6 +174,9 @@ class ArticleScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+    def action_answer(self, command: Command) -> None:
+        self.dismiss(command)
 
     def action_open(self) -> None:
         self.open_url(self.item.url)

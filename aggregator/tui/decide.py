@@ -30,11 +30,16 @@ class DecisionKeys(JobScreen):
 
     rows: QueueRows
     list: QueueList
+    _pinned: QueueItem | None = None
+    """The item a decision made from the article view applies to (marks or not)."""
 
     # -- what an action applies to --------------------------------------------------------------
 
     def _targets(self) -> dict[int, int] | None:
-        """Candidate id -> the version the screen loaded: the marked items, else the highlighted one."""
+        """Candidate id -> the version the screen loaded: the marked items, else the highlighted one
+        (from the article view: the article read, whatever is marked)."""
+        if self._pinned is not None:
+            return {self._pinned.id: self._pinned.version}
         if self.rows.marks:
             return dict(self.rows.marks)
         item = self.list.current
@@ -69,11 +74,20 @@ class DecisionKeys(JobScreen):
 
     # -- the keys ------------------------------------------------------------------------------
 
+    def on_item(self, item: QueueItem, step: Callable[[], None]) -> None:
+        """Run a decision's first step on ``item`` alone (a decision taken from the article view)."""
+        self._pinned = item
+        try:
+            step()
+        finally:
+            self._pinned = None
+
     def action_shortlist(self) -> None:
+        self._soon(self.shortlist)
+
+    def shortlist(self) -> None:
         curator = self.triage.curator
-        self._soon(
-            lambda: self._simple(lambda t, ids, v: t.shortlist(ids, curator=curator, expected_versions=v))
-        )
+        self._simple(lambda t, ids, v: t.shortlist(ids, curator=curator, expected_versions=v))
 
     def action_restore(self) -> None:
         curator = self.triage.curator
@@ -87,7 +101,10 @@ class DecisionKeys(JobScreen):
             self._decide(decide, targets)
 
     def action_reject(self) -> None:
-        self._soon(lambda: self._reject(ask_why=False))
+        self._soon(self.reject)
+
+    def reject(self) -> None:
+        self._reject(ask_why=False)
 
     def action_reject_why(self) -> None:
         self._soon(lambda: self._reject(ask_why=True))
@@ -126,33 +143,33 @@ class DecisionKeys(JobScreen):
         self._ask(ConfirmDialog(f"{question}  (u undoes it)"), answer)
 
     def action_snooze(self) -> None:
-        def snooze() -> None:
-            targets = self._targets()
-            if not targets:
-                return
-            triage, curator = self.service.triage, self.triage.curator
+        self._soon(self.snooze)
 
-            def until(text: str | None) -> None:
-                if text is not None:
+    def snooze(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        triage, curator = self.service.triage, self.triage.curator
 
-                    def decide(t: Triage, ids: Sequence[int], v: Mapping[int, int]) -> DecisionReport:
-                        return t.snooze(ids, until=text, option="date", curator=curator, expected_versions=v)
+        def until(text: str | None) -> None:
+            if text is not None:
 
-                    self._confirmed(f"Snooze {self._count(len(targets))}?", targets, decide)
+                def decide(t: Triage, ids: Sequence[int], v: Mapping[int, int]) -> DecisionReport:
+                    return t.snooze(ids, until=text, option="date", curator=curator, expected_versions=v)
 
-            dialog = PromptDialog(
-                f"Snooze {self._count(len(targets))} until",
-                placeholder="YYYY-MM-DD, 3d or 2w",
-                check=triage.snooze_problem,
-            )
-            self._ask(dialog, until)
+                self._confirmed(f"Snooze {self._count(len(targets))}?", targets, decide)
 
-        self._soon(snooze)
+        dialog = PromptDialog(
+            f"Snooze {self._count(len(targets))} until",
+            placeholder="YYYY-MM-DD, 3d or 2w",
+            check=triage.snooze_problem,
+        )
+        self._ask(dialog, until)
 
     def action_promote(self) -> None:
-        self._soon(self._promote)
+        self._soon(self.promote)
 
-    def _promote(self) -> None:
+    def promote(self) -> None:
         targets = self._targets()
         if not targets:
             return

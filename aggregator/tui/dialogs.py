@@ -53,6 +53,10 @@ ModalScreen OptionList, ModalScreen SelectionList {
     height: auto;
     max-height: 16;
 }
+FilterDialog > Vertical {
+    width: 100%;
+    max-width: 116;
+}
 """
 
 
@@ -267,7 +271,7 @@ class FilterDialog(ModalScreen[Filter | None]):
     FilterDialog Horizontal { height: auto; }
     FilterDialog .column { width: 1fr; height: auto; }
     FilterDialog #status-column { width: 19; }
-    FilterDialog #section-column { width: 2fr; }
+    FilterDialog #section-column { width: 1fr; }
     FilterDialog SelectionList, FilterDialog OptionList { text-wrap: nowrap; text-overflow: ellipsis; }
     """
 

@@ -51,8 +51,15 @@ class JobScreen(Screen[None]):
         """A decision, a reload or a dialog is under way; keys wait their turn."""
         return self._busy > 0
 
-    def reload(self, *, to_top: bool = False, advance_from: int | None = None, to_end: bool = False) -> None:
-        """Load the list again (the queue screen does)."""
+    def reload(
+        self,
+        *,
+        to_top: bool = False,
+        advance_from: int | None = None,
+        to_end: bool = False,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Load the list again (the queue screen does); ``then`` once it is loaded (or failed to)."""
         raise NotImplementedError
 
     def _begin(self) -> None:
@@ -130,9 +137,14 @@ class JobScreen(Screen[None]):
         else:
             title = "Error"
             lines = [str(exc)]
-        self._ask(MessageDialog(title, lines), lambda _: None)
-        if reload:
-            self.reload()
+        dialog = MessageDialog(title, lines)
+        if not reload:
+            self._ask(dialog, lambda _: None)
+            return
+        # The list is reloaded first and the dialog shown once it is: the screen under the dialog
+        # is never rebuilt while the dialog is being mounted and drawn, and no key typed meanwhile
+        # slips in between (the reload holds the screen busy until the dialog holds it).
+        self.reload(then=lambda: self._ask(dialog, lambda _: None))
 
 
 def error_text(exc: Exception) -> str:

@@ -129,7 +129,9 @@ class QueueList(ScrollView, can_focus=False):
                 style = line_style + self.get_component_rich_style("queue--mark")
             elif part == "status" and item is not None:
                 style = line_style + _STATUS_STYLES.get(item.status, Style())
-            elif part in ("date", "label", "loading"):
+            elif part == "section":
+                style = line_style + _STATUS_STYLES["promoted"]
+            elif part in ("id", "date", "label", "loading"):
                 style = line_style + self.get_component_rich_style("queue--dim")
             segments.append(Segment(text, style))
         return Strip(segments, width)

@@ -18,12 +18,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from aggregator.tui.article import ARTICLE_KEYS, ArticleScreen
+from aggregator.tui.article import ARTICLE_KEYS, ArticleScreen, Command
 from aggregator.tui.decide import DecisionKeys
 from aggregator.tui.dialogs import Filter, FilterDialog, HelpScreen, PromptDialog, plain
 from aggregator.tui.jobs import error_text
 from aggregator.tui.listing import QueueList
-from aggregator.tui.rows import QueueRows, describe_query
+from aggregator.tui.rows import QueueRows, describe_query, footer
 from aggregator.types import STATUSES, QueueItem, QueueQuery
 
 #: The screen counts the queue up to this many rows (or a little past the cursor) and shows "N+".
@@ -42,11 +42,13 @@ _KEY_NAMES = {
     "question_mark": "?",
     "space": "Space",
 }
-_HINTS = (
-    ("?", "help"), ("q", "quit"), ("↵", "read"), ("p", "promote"), ("s", "shortlist"), ("x", "reject"),
-    ("z", "snooze"), ("e", "notes"), ("u", "undo"), ("m", "mark"), ("/", "search"), ("f", "filter"),
-    ("o", "open"), ("r", "reload"),
+#: The footer's keys, most used first; as many as fit are shown, then ``? help`` (every key).
+HINTS = (
+    ("↵", "read"), ("s", "shortlist"), ("p", "promote"), ("x", "reject"), ("z", "snooze"), ("u", "undo"),
+    ("q", "quit"), ("m", "mark"), ("/", "search"), ("f", "filter"), ("e", "notes"), ("o", "open"),
+    ("r", "reload"),
 )  # fmt: skip
+MORE = ("?", "help")
 
 
 class QueueScreen(DecisionKeys):
@@ -93,15 +95,23 @@ class QueueScreen(DecisionKeys):
     def compose(self) -> ComposeResult:
         yield self.list
         yield Static("", id="status")
-        yield Static(self._hints(), id="keys")
+        yield Static("", id="keys")
 
     def on_mount(self) -> None:
+        self.on_resize()
         self.reload(to_top=True)
 
     # -- loading ----------------------------------------------------------------------------
 
-    def reload(self, *, to_top: bool = False, advance_from: int | None = None, to_end: bool = False) -> None:
-        """Count the queue and load the pages around the cursor, in one read.
+    def reload(
+        self,
+        *,
+        to_top: bool = False,
+        advance_from: int | None = None,
+        to_end: bool = False,
+        then: Callable[[], None] | None = None,
+    ) -> None:
+        """Count the queue and load the pages around the cursor, in one read; then ``then``.
 
         ``to_end``: count every row (not only up to the cap) and put the cursor on the last.
 
@@ -128,9 +138,16 @@ class QueueScreen(DecisionKeys):
                 at = min(at + 1, total - 1)
             self.list.reset(at, to_top=to_top)
             self.update_status()
+            if then is not None:
+                then()
 
-        # A reload that fails says so once (no reload after it: a database that is down would loop).
-        self._run(work, done, failed=lambda exc: self._failed(exc, reload=False))
+        def failed(exc: Exception) -> None:
+            # A reload that fails says so once (no reload after it: a database that is down would loop).
+            self._failed(exc, reload=False)
+            if then is not None:
+                then()
+
+        self._run(work, done, failed=failed)
 
     def _need_pages(self, start: int, stop: int) -> None:
         for number in self.rows.missing(start, stop):
@@ -171,12 +188,16 @@ class QueueScreen(DecisionKeys):
     def update_status(self) -> None:
         self.query_one("#status", Static).update(plain(f" {self.status_text()}"))
 
-    def _hints(self) -> Text:
+    def _hints(self, width: int) -> Text:
         text = Text(" ")
-        for key, what in _HINTS:
+        for key, what in footer(HINTS, width, more=MORE):
             text.append(key, style="bold")
             text.append(f" {what}  ")
+        text.rstrip()
         return text
+
+    def on_resize(self) -> None:
+        self.query_one("#keys", Static).update(self._hints(self.size.width))
 
     # -- moving, reading, marking ---------------------------------------------------------------
 
@@ -203,10 +224,31 @@ class QueueScreen(DecisionKeys):
         self._soon(self._read)
 
     def _read(self) -> None:
+        """Open the highlighted article; a decision taken there applies to it, then the next one opens
+        (read, decide, next, as in mutt); ``J``/``K`` open the next or previous one."""
         item = self.list.current
         if item is None:
             return
-        self._ask(ArticleScreen(self.service, item, self.triage.open_link), lambda _: None)
+        steps: dict[str, Callable[[], None]] = {
+            "shortlist": self.shortlist,
+            "promote": self.promote,
+            "reject": self.reject,
+            "snooze": self.snooze,
+        }
+
+        def answered(command: Command | None) -> None:
+            if command in ("next", "previous"):
+                at = self.list.cursor + (1 if command == "next" else -1)
+                if 0 <= at < self.rows.total:
+                    self.list.move_to(at)
+                    self.update_status()
+                    self._soon(self._read)
+            elif command is not None:
+                # Both wait for the dialogs and jobs before them: the decision and its reload, then the next.
+                self._soon(lambda: self.on_item(item, steps[command]))
+                self._soon(self._read)
+
+        self._ask(ArticleScreen(self.service, item, self.triage.open_link), answered)
 
     def action_mark(self) -> None:
         def mark() -> None:

@@ -7,7 +7,7 @@ The queue can hold 100,000 candidates, so the screen never loads it whole:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rich.cells import cell_len, set_cell_size
@@ -58,17 +58,24 @@ def label_width(width: int) -> int:
     return 14 if width >= 100 else 12 if width >= 70 else 8
 
 
+def id_width(width: int) -> int:
+    """Cells for the candidate id column (``#`` and the digits, right-aligned)."""
+    return 7 if width >= 100 else 6
+
+
 def row_cells(item: QueueItem | None, width: int, *, marked: bool) -> list[tuple[str, str]]:
     """One list row as (text, part) pieces filling exactly ``width`` cells.
 
-    Parts: ``mark``, ``date``, ``status``, ``label``, ``title``, ``gap``, ``loading``.
-    Layout: mark, date, status letter, feed label, then the title cut to fit.
+    Parts: ``mark``, ``id``, ``date``, ``status``, ``label``, ``section``, ``title``, ``gap``, ``loading``.
+    Layout: mark, candidate id (what every command takes), date, status letter, feed label, a promoted
+    row's section, then the title cut to fit.
     """
     if item is None:
         return [(fit("  …", width), "loading")]
     lw = label_width(width)
     pieces = [
         ("*" if marked else " ", "mark"),
+        (f"#{item.id}".rjust(id_width(width)), "id"),
         (" ", "gap"),
         (item.published_at.strftime("%Y-%m-%d"), "date"),
         (" ", "gap"),
@@ -77,11 +84,29 @@ def row_cells(item: QueueItem | None, width: int, *, marked: bool) -> list[tuple
         (fit(one_line(item.label or item.feed_name), lw), "label"),
         (" ", "gap"),
     ]
+    if item.status == "promoted" and item.section:
+        pieces += [(f"§{one_line(item.section)}", "section"), (" ", "gap")]
     used = sum(cell_len(text) for text, _ in pieces)
     if used >= width:
         return [(fit("".join(text for text, _ in pieces), width), "title")]
     pieces.append((fit(one_line(item.title), width - used), "title"))
     return pieces
+
+
+def footer(hints: Sequence[tuple[str, str]], width: int, *, more: tuple[str, str]) -> list[tuple[str, str]]:
+    """The key hints that fit in ``width`` cells, in order, and always ``more`` (the key to the rest) last.
+
+    A hint is (key, what); nothing is ever cut in the middle: a hint that does not fit is left out whole.
+    """
+
+    def size(chosen: Sequence[tuple[str, str]]) -> int:
+        return 1 + sum(cell_len(f"{key} {what}  ") for key, what in chosen)
+
+    chosen: list[tuple[str, str]] = []
+    for hint in hints:
+        if size([*chosen, hint, more]) - 2 <= width:
+            chosen.append(hint)
+    return [*chosen, more]
 
 
 def describe_query(query: QueueQuery) -> str:
