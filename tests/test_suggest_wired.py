@@ -180,3 +180,25 @@ def test_stored_texts_are_found_by_the_url_as_published_or_its_canonical_form(st
     texts = service.suggest.stored_texts([url, variant, "https://elsewhere.example/post"])
     assert set(texts) == {url, variant}
     assert texts[url].startswith("A feature store. Body text of the post.")
+
+
+def test_a_database_failure_in_the_suggestions_after_a_poll_is_one_log_line(
+    st: Stock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aggregator.errors import StorageError
+    from aggregator.service import suggest
+
+    class Busy:
+        def refresh(self, *args: object, **kwargs: object) -> int:
+            raise StorageError("the database x.sqlite3 is busy (another process holds its write lock)")
+
+    monkeypatch.setattr(suggest, "engine_for", lambda app: Busy())
+    caplog.set_level("WARNING", logger="aggregator.service.suggest")
+    assert Service(st.app).suggest.refresh(quietly=True) == 0
+    [record] = [r for r in caplog.records if r.name == "aggregator.service.suggest"]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert record.getMessage() == (
+        "suggestions not updated: the database x.sqlite3 is busy (another process holds its write lock)"
+    )
+    with pytest.raises(StorageError):  # a command that asked for suggestions hears of it
+        Service(st.app).suggest.refresh()

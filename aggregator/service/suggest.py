@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aggregator.configuration import Configuration
+from aggregator.errors import AggregatorError
 from aggregator.searchtext import html_text
 from aggregator.service.part import Part
 from aggregator.store import suggestions as store
@@ -57,6 +58,9 @@ class Suggestions(Part):
             return engine_for(self.app).refresh(self.app, ids)
         try:
             return engine_for(self.app).refresh(self.app, ids)
+        except AggregatorError as exc:  # the database busy or gone: one line, the next poll catches up
+            log.warning("suggestions not updated: %s", exc)
+            return 0
         except Exception:  # the model's trouble must not undo or hide a decision
             log.exception("suggestions not updated")
             return 0
