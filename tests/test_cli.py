@@ -73,7 +73,7 @@ def test_every_command_has_help_with_an_example(path: list[str]) -> None:
 
 def test_command_set_is_the_documented_one() -> None:
     assert sorted(" ".join(p) for p in all_commands()) == [
-        "candidates list", "db current", "db upgrade", "digest import", "digest lint", "digest list",
+        "candidates list", "db current", "db upgrade", "demo", "digest import", "digest lint", "digest list",
         "digest move", "digest publish", "digest render", "digest show", "email weekly", "extract",
         "feeds export-opml", "feeds import-opml", "feeds list", "feeds report", "feeds status", "health",
         "log", "note", "poll", "promote", "queue", "reject", "restore", "run", "shortlist", "show", "snooze",

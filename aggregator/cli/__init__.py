@@ -152,7 +152,7 @@ def _root(
 #: The command modules in the order ``--help`` lists them; the first six are groups of commands.
 MODULES = (
     "db", "feeds", "candidates", "digest", "suggest", "email",
-    "run", "poll", "articles", "triage", "queue", "tui", "ops",
+    "run", "poll", "articles", "triage", "queue", "tui", "ops", "demo",
 )  # fmt: skip
 _GROUPS = ("db", "feeds", "candidates", "digest", "suggest", "email")
 #: The module of each command (``triage`` is the screen's command, in ``tui``).
@@ -169,6 +169,7 @@ COMMANDS = {
     "triage": "tui",
     "health": "ops",
     "status": "ops",
+    "demo": "demo",
 }
 
 

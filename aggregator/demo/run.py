@@ -1,0 +1,223 @@
+"""The demo's run: a fresh database, the real pipeline through the service facade, every output kept.
+
+Each step prints as it happens; :func:`run_demo` returns where everything is (:class:`Outputs`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from aggregator.controls import show_controls
+from aggregator.demo.site import DemoFeed, Server, corpus_site, invented_site, local_transport
+from aggregator.types import QueueItem, QueueQuery
+
+if TYPE_CHECKING:
+    from aggregator.service import Service
+
+CURATOR = "demo"
+SECTIONS = (
+    ("research", "Research"),
+    ("business", "Business Cases and Implementations"),
+    ("aws", "AWS ML Only"),
+)
+SUBSECTIONS = (
+    ("cv", "CV"),
+    ("nlp", "NLP"),
+    ("recsys", "RecSys, etc."),
+    ("mlops", "Training, Inference and MLOps"),
+)
+PROMOTIONS = 3
+
+
+@dataclass
+class Outputs:
+    """What the demo made and where it is."""
+
+    directory: Path
+    config: Path
+    database: Path
+    digest: Path
+    email: Path
+    email_html: Path
+    week: str = ""
+    month: str = ""
+    candidates: int = 0
+    promoted: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def feeds_yaml(feeds: Sequence[DemoFeed], base: str) -> str:
+    """feeds.yaml for the demo: its feeds on ``base``, the curators' sections, the summary template."""
+    lines = [
+        "# Written by `aggregator demo`: the invented blogs it serves on 127.0.0.1.",
+        "fetch:",
+        "  user_agent_contact: https://aggregator.invalid/demo",
+        "  connect_timeout: 5",
+        "  read_timeout: 5",
+        "  deadline: 15",
+        "  allow_private_networks: [127.0.0.1/32]",
+        "digest:",
+        "  title: Summary of Important AI & ML Blog Posts (demo)",
+        "  template: summary",
+        "  notes: inline",
+        "email:",
+        "  recipients: [curators@example.com]",
+        "  weekday: mon",
+        '  time: "08:00"',
+        "  timezone: UTC",
+        "sections:",
+    ]
+    for top, title in SECTIONS:
+        lines += [f"  - id: {top}", f"    title: {title}", "    subsections:"]
+        for sub, sub_title in SUBSECTIONS:
+            lines += [f"      - id: {sub}", f'        title: "{sub_title}"']
+    lines.append("feeds:")
+    for feed in feeds:
+        lines += [f"  - name: {feed.name}", f"    url: {base}{feed.path}", f'    label: "{feed.label}"']
+        lines += [f"    language: {feed.language}"] if feed.language else []
+        lines += [f"    section_hint: {feed.section_hint}"] if feed.section_hint else []
+        lines.append("    interval: 1h")
+    return "\n".join(lines) + "\n"
+
+
+def run_demo(directory: Path, out: Console, *, corpus: Path | None = None, workers: int = 2) -> Outputs:
+    """Serve the demo's web, and run the whole loop on a fresh database under ``directory``."""
+    from aggregator.app import make_app
+    from aggregator.config import Settings, load_configuration
+    from aggregator.service import Service
+
+    started = time.monotonic()
+    directory.mkdir(parents=True, exist_ok=True)
+    outputs = Outputs(
+        directory, directory / "feeds.yaml", directory / "aggregator.sqlite3", directory / "digest.md",
+        directory / "weekly.eml", directory / "weekly.html",
+    )  # fmt: skip
+    if outputs.database.exists():
+        outputs.database.unlink()  # a fresh database every run
+    server = Server()
+    try:
+        now = datetime.now().astimezone()
+        week, start = _week(now)
+        feeds, server.routes = corpus_site(corpus) if corpus else invented_site(server.base, start, now)
+        outputs.config.write_text(feeds_yaml(feeds, server.base), encoding="utf-8")
+        _step(
+            out,
+            f"serving {len(feeds)} feeds on {server.base}",
+            f"{len(server.routes)} pages; wrote {outputs.config}",
+        )
+        settings = Settings(
+            data_dir=directory, database_url=f"sqlite:///{outputs.database.as_posix()}", workers=workers
+        )
+        port = server.httpd.server_address[1]
+        app = make_app(
+            settings, load_configuration(outputs.config), config_path=outputs.config,
+            transport_factory=(lambda: local_transport(port)) if corpus else None,
+        )  # fmt: skip
+        try:
+            app.sync_feeds()
+            service = Service(app)
+            _pipeline(service, out, outputs, week)
+        finally:
+            app.close()
+    finally:
+        server.close()
+    outputs.seconds = time.monotonic() - started
+    return outputs
+
+
+def _week(now: datetime) -> tuple[str, datetime]:
+    """The week whose email covers the days up to ``now`` (the next Monday's), and the demo posts' start."""
+    following = now + timedelta(days=7)
+    year, number, _ = following.isocalendar()
+    monday = datetime.fromisocalendar(year, number, 1).replace(hour=8, tzinfo=now.tzinfo)
+    start = max(monday - timedelta(days=7), now - timedelta(days=5)) + timedelta(minutes=1)
+    return f"{year:04d}-W{number:02d}", min(start, now - timedelta(minutes=30))
+
+
+def _pipeline(service: Service, out: Console, outputs: Outputs, week: str) -> None:
+    run = service.polling.poll(due_only=False, extract=True)
+    report, extracted = run.report, run.extracted
+    failed = ", ".join(f"{r.feed_name} ({r.error})" for r in report.failed) or "none"
+    _step(out, f"polled {len(report.results)} feeds: {report.new} new candidates", f"failed: {failed}")
+    counts = extracted.counts() if extracted else {}
+    _step(
+        out,
+        f"extracted {sum(counts.values())} pages",
+        ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+    )
+    done = service.suggest.refresh()
+    _step(out, "suggested sections and scored", f"{done} more candidates suggested after the poll's own pass")
+    top = service.queue.items(QueueQuery(sort="score", limit=10))
+    outputs.candidates = len(service.polling.candidates(limit=None))
+    out.print(_queue_table(service, top))
+    outputs.promoted = _promote(service, out, service.queue.items(QueueQuery(sort="score", limit=100)))
+    outputs.month = service.triage.current_digest()
+    rendered = service.digests.render(outputs.month, template="summary")
+    outputs.digest.write_text(rendered.text, encoding="utf-8")
+    _step(out, f"rendered the {outputs.month} digest (summary template)", str(outputs.digest))
+    mail = service.mail.weekly(week, dry_run=True, out=outputs.email, html=outputs.email_html)
+    outputs.week = mail.week
+    _step(
+        out,
+        f"wrote the weekly email for {mail.week}: {mail.subject}",
+        f"{outputs.email}, {outputs.email_html}",
+    )
+
+
+def _promote(service: Service, out: Console, top: Sequence[QueueItem]) -> list[int]:
+    """The top-scored items in distinct sections, promoted into this month's digest with a note."""
+    suggested: dict[int, str] = {}
+    for item in top:
+        suggestion = service.suggest.of(item.id)
+        if suggestion and suggestion.section and item.group_id in (None, item.id):
+            suggested[item.id] = suggestion.section
+    chosen: list[tuple[int, str]] = []
+    for level in (_top_section, _same):  # distinct top sections first, then distinct subsections
+        for cid, section in suggested.items():
+            ids, taken = {c for c, _ in chosen}, {level(s) for _, s in chosen}
+            if len(chosen) < PROMOTIONS and cid not in ids and level(section) not in taken:
+                chosen.append((cid, section))
+    for cid, section in chosen:
+        note = "picked by the demo: the top score in its section"
+        service.triage.promote([cid], section=section, notes=[note], curator=CURATOR)
+        _step(out, f"promoted #{cid} into {section}", note)
+    return [cid for cid, _ in chosen]
+
+
+def _top_section(section: str) -> str:
+    return section.split("/")[0]
+
+
+def _same(section: str) -> str:
+    return section
+
+
+def _queue_table(service: Service, items: Sequence[QueueItem]) -> Table:
+    table = Table(title="the queue, top 10 by score", box=box.SIMPLE, title_justify="left")
+    for name in ("id", "score", "suggested", "feed", "title"):
+        table.add_column(
+            name, justify="right" if name in ("id", "score") else "left", no_wrap=name != "title"
+        )
+    for item in items:
+        suggestion = service.suggest.of(item.id)
+        score = "-" if item.score is None else f"{item.score:.0f}"
+        section = suggestion.section if suggestion and suggestion.section else "-"
+        table.add_row(str(item.id), score, section, item.feed_name, Text(show_controls(item.title)))
+    return table
+
+
+def _step(out: Console, headline: str, detail: str = "") -> None:
+    line = Text.assemble(("✓ ", "green"), (show_controls(headline), "bold"))
+    if detail:
+        line.append(f"  {show_controls(detail)}", style="dim")
+    out.print(line)
