@@ -127,4 +127,5 @@ def test_a_corpus_folder_is_served_instead(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--corpus", str(corpus)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "polled 1 feeds: 3 new candidates" in result.output
+    assert "none fetched: a captured corpus has no pages" in result.output  # no host but this one
     assert "temp dir, now removed" in result.output

@@ -126,7 +126,7 @@ def run_demo(directory: Path, out: Console, *, corpus: Path | None = None, worke
         try:
             app.sync_feeds()
             service = Service(app)
-            _pipeline(service, out, outputs, week)
+            _pipeline(service, out, outputs, week, extract=corpus is None)
         finally:
             app.close()
     finally:
@@ -144,8 +144,10 @@ def _week(now: datetime) -> tuple[str, datetime]:
     return f"{year:04d}-W{number:02d}", min(start, now - timedelta(minutes=30))
 
 
-def _pipeline(service: Service, out: Console, outputs: Outputs, week: str) -> None:
-    run = service.polling.poll(due_only=False, extract=True)
+def _pipeline(service: Service, out: Console, outputs: Outputs, week: str, *, extract: bool) -> None:
+    # A captured corpus holds feeds, not their pages: their links name the publishers' hosts, and
+    # the demo contacts no host but this one (not even DNS), so their pages are not fetched.
+    run = service.polling.poll(due_only=False, extract=extract)
     report, extracted = run.report, run.extracted
     failed = ", ".join(f"{r.feed_name} ({r.error})" for r in report.failed) or "none"
     _step(out, f"polled {len(report.results)} feeds: {report.new} new candidates", f"failed: {failed}")
@@ -153,7 +155,9 @@ def _pipeline(service: Service, out: Console, outputs: Outputs, week: str) -> No
     _step(
         out,
         f"extracted {sum(counts.values())} pages",
-        ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+        ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        if extract
+        else "none fetched: a captured corpus has no pages, and the demo contacts no other host",
     )
     done = service.suggest.refresh()
     _step(out, "suggested sections and scored", f"{done} more candidates suggested after the poll's own pass")
