@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from aggregator.digest.names import month_of as month_of
+from aggregator.mail.week import iso_week
 from aggregator.service.daemon import HOUSEKEEPING, MONTHLY_DRAFT, WEEKLY_EMAIL
 
 if TYPE_CHECKING:
@@ -70,18 +72,6 @@ def cron_jobs(email: EmailSchedule | None) -> list[CronJob]:
     """The daemon's cron jobs: the weekly email when it has recipients, the monthly draft, housekeeping."""
     jobs = [monthly_draft(), housekeeping()]
     return [weekly_email(email), *jobs] if email is not None else jobs
-
-
-def iso_week(moment: datetime, zone: ZoneInfo) -> str:
-    """The ISO week ``moment`` falls in, in ``zone``: ``2026-W01``."""
-    year, week, _ = moment.astimezone(zone).isocalendar()
-    return f"{year:04d}-W{week:02d}"
-
-
-def month_of(moment: datetime) -> str:
-    """The month ``moment`` falls in (UTC): ``2026-01``."""
-    utc = moment.astimezone(UTC)
-    return f"{utc.year:04d}-{utc.month:02d}"
 
 
 def next_month(moment: datetime) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aggregator.errors import DigestError
 
@@ -19,4 +19,5 @@ def check_name(name: str) -> str:
 
 def month_of(moment: datetime) -> str:
     """The issue a moment falls in (UTC): ``2024-03``."""
-    return f"{moment.year:04d}-{moment.month:02d}"
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}-{utc.month:02d}"

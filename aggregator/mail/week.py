@@ -48,7 +48,12 @@ def parse_week(text: str) -> tuple[int, int]:
 
 def current_week(now: datetime, schedule: EmailSchedule) -> str:
     """The ISO week ``now`` falls in, in the email's time zone: ``2026-W50``."""
-    year, week, _ = now.astimezone(ZoneInfo(schedule.timezone)).isocalendar()
+    return iso_week(now, ZoneInfo(schedule.timezone))
+
+
+def iso_week(moment: datetime, zone: ZoneInfo) -> str:
+    """The ISO week ``moment`` falls in, in ``zone``: ``2026-W01`` (a week's email and its job's period)."""
+    year, week, _ = moment.astimezone(zone).isocalendar()
     return f"{year:04d}-W{week:02d}"
 
 
