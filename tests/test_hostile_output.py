@@ -161,13 +161,18 @@ def _article(draw: st.DrawFn, world: World) -> dict[str, Any]:
 
 
 def test_a_candidate_from_the_world_is_printed_as_written(world: World) -> None:
+    examples_so_far = itertools.count()
+
     @examples(6)
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
         a = data.draw(_article(world))
+        # Each example its own article: two drawn paths can make one canonical URL, and the queue
+        # shows a cross-post group once (as its earliest), which is not what this test is about.
+        n = next(examples_so_far)
         cid = add_entry(
             world.app, "alpha", title=a["title"], summary=a["summary"], author=a["author"],
-            link=f"http://127.0.0.1/{a['path']}", published=fresh_date(),
+            link=f"http://127.0.0.1/{n}/{a['path']}", published=fresh_date(),
         )  # fmt: skip
         with world.app.read() as s:
             stored = repo.get_candidate(s, cid)
