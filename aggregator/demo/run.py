@@ -86,6 +86,7 @@ def feeds_yaml(feeds: Sequence[DemoFeed], base: str) -> str:
         lines += [f"  - name: {feed.name}", f"    url: {base}{feed.path}", f'    label: "{feed.label}"']
         lines += [f"    language: {feed.language}"] if feed.language else []
         lines += [f"    section_hint: {feed.section_hint}"] if feed.section_hint else []
+        lines += [f"    weight: {feed.weight:g}"] if feed.weight != 1.0 else []
         lines.append("    interval: 1h")
     return "\n".join(lines) + "\n"
 
@@ -179,23 +180,25 @@ def _pipeline(service: Service, out: Console, outputs: Outputs, week: str, *, ex
 
 
 def _promote(service: Service, out: Console, top: Sequence[QueueItem]) -> list[int]:
-    """The top-scored items in distinct sections, promoted into this month's digest with a note."""
-    suggested: dict[int, str] = {}
+    """The top-scored items in distinct sections, promoted into this month's digest with a note: the
+    best of each top section first (research, business, AWS), then of distinct subsections."""
+    suggested: dict[int, tuple[str, float]] = {}
     for item in top:
         suggestion = service.suggest.of(item.id)
         if suggestion and suggestion.section and item.group_id in (None, item.id):
-            suggested[item.id] = suggestion.section
-    chosen: list[tuple[int, str]] = []
+            suggested[item.id] = (suggestion.section, item.score or 0.0)
+    titles = dict(SECTIONS)
+    chosen: list[tuple[int, str, str]] = []
     for level in (_top_section, _same):  # distinct top sections first, then distinct subsections
-        for cid, section in suggested.items():
-            ids, taken = {c for c, _ in chosen}, {level(s) for _, s in chosen}
+        for cid, (section, score) in suggested.items():
+            ids, taken = {c for c, _, _ in chosen}, {level(s) for _, s, _ in chosen}
             if len(chosen) < PROMOTIONS and cid not in ids and level(section) not in taken:
-                chosen.append((cid, section))
-    for cid, section in chosen:
-        note = "picked by the demo: the top score in its section"
+                where = titles.get(level(section), level(section))
+                chosen.append((cid, section, f"picked by the demo: the top score in {where} ({score:.0f})"))
+    for cid, section, note in chosen:
         service.triage.promote([cid], section=section, notes=[note], curator=CURATOR)
         _step(out, f"promoted #{cid} into {section}", note)
-    return [cid for cid, _ in chosen]
+    return [cid for cid, _, _ in chosen]
 
 
 def _top_section(section: str) -> str:

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from aggregator.demo.content import BLOGS, BROKEN, CROSS_POST, POSTS, Blog, Post, paragraphs, posts_of
+from aggregator.demo.content import BLOGS, BROKEN, CROSS_POST, LINK, POSTS, Blog, Post, paragraphs, posts_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,7 @@ class DemoFeed:
     label: str
     language: str | None = None
     section_hint: str | None = None
+    weight: float = 1.0
 
 
 Routes = dict[str, Answer]
@@ -63,7 +64,7 @@ def invented_site(base: str, start: datetime, end: datetime) -> tuple[list[DemoF
     routes: Routes = {}
     for b in BLOGS:
         path = f"/{b.name}/feed.{ {'rss': 'xml', 'atom': 'atom', 'json': 'json'}[b.format] }"
-        feeds.append(DemoFeed(b.name, path, b.label, b.language, b.section_hint))
+        feeds.append(DemoFeed(b.name, path, b.label, b.language, b.section_hint, b.weight))
         if b.name == BROKEN:  # a feed cut off mid-way: not a feed the reader can use
             routes[path] = Answer(200, "application/feed+json", b'{"version": "https://jsonfeed.org/v')
             continue
@@ -121,14 +122,15 @@ def _feed(b: Blog, base: str, items: Sequence[tuple[Post, str, datetime]]) -> An
     )
     text = (
         f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(b.title)}'
-        f"</title><link>{base}/{b.name}/</link><language>{b.language}</language>{rss_items}</channel></rss>"
+        f"</title><link>{base}/{b.name}/</link><description>{escape(b.disclaimer or b.title)}</description>"
+        f"<language>{b.language}</language>{rss_items}</channel></rss>"
     )
     return Answer(200, "application/rss+xml; charset=utf-8", text.encode())
 
 
 def _page(b: Blog, post: Post, when: datetime) -> Answer:
     """An article page as blogs make them: navigation, the article (code, a table), a footer."""
-    body = "".join(f"<p>{escape(text)}</p>" for text in paragraphs(post))
+    body = "".join(f"<p>{_inline(text)}</p>" for text in paragraphs(post))
     if post.code:
         body += f"<pre><code>{escape(post.code)}</code></pre>"
     if post.table:
@@ -137,17 +139,27 @@ def _page(b: Blog, post: Post, when: datetime) -> Answer:
         body += f"<table><thead><tr>{cells}</tr></thead><tbody>"
         body += "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
         body += "</tbody></table>"
+    banner = f'<p class="disclaimer">{escape(b.disclaimer)}</p>' if b.disclaimer else ""
     nav = "".join(f'<li><a href="/{b.name}/{p.slug}">{escape(p.title)}</a></li>' for p in posts_of(b.name))
     html = (
         f'<!doctype html><html lang="{b.language}"><head><meta charset="utf-8">'
         f"<title>{escape(post.title)} | {escape(b.title)}</title></head><body>"
-        f'<header><nav><a href="/{b.name}/">{escape(b.title)}</a><ul>{nav}</ul></nav></header>'
+        f'<header><nav><a href="/{b.name}/">{escape(b.title)}</a><ul>{nav}</ul></nav>{banner}</header>'
         f"<main><article><h1>{escape(post.title)}</h1>"
         f'<time datetime="{when.isoformat()}">{when:%Y-%m-%d}</time>{body}</article></main>'
-        f"<footer><p>© {when:%Y} {escape(b.label)}. Invented for the aggregator demo.</p></footer>"
+        f"<footer><p>© {when:%Y} {escape(b.label)}. Invented for the aggregator demo.</p>{banner}</footer>"
         "</body></html>"
     )
     return Answer(200, "text/html; charset=utf-8", html.encode())
+
+
+def _inline(text: str) -> str:
+    """A paragraph as HTML: escaped, its ``[words](URL)`` links as anchors."""
+    out, at = [], 0
+    for link in LINK.finditer(text):
+        out += [escape(text[at : link.start()]), f'<a href="{escape(link[2])}">{escape(link[1])}</a>']
+        at = link.end()
+    return "".join([*out, escape(text[at:])])
 
 
 def _bot_wall() -> Answer:
