@@ -78,14 +78,15 @@ def run(st: Stock, scenario: Scenario, *, size: tuple[int, int] = (80, 24), **op
 
 
 async def settle(pilot: Any) -> None:
-    """Until no database job runs and every message is handled (a decision starts a reload, and so on)."""
+    """Until no database job runs, no key typed waits its turn and every message is handled (a decision
+    starts a reload, and so on)."""
     app = pilot.app
     for _ in range(200):
         await pilot.pause()
         running = [w for w in app.workers if not w.is_finished]
         if not running:
             await pilot.pause()
-            if not [w for w in app.workers if not w.is_finished]:
+            if not [w for w in app.workers if not w.is_finished] and not app.keys_waiting:
                 return
             continue
         await app.workers.wait_for_complete(running)

@@ -17,7 +17,7 @@ import webbrowser
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from textual.app import App, SuspendNotSupported
+from textual.app import SuspendNotSupported
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -26,14 +26,16 @@ from aggregator.service import Service
 from aggregator.triage.sections import SectionSuggester, default_section
 from aggregator.tui.dialogs import DIALOG_CSS
 from aggregator.tui.queue_screen import QueueScreen
+from aggregator.tui.typeahead import TypeAhead
 from aggregator.types import QueueQuery
 
 Opener = Callable[[str], object]
 """Opens a URL in a browser (``webbrowser.open``); tests pass their own."""
 
 
-class TriageApp(App[None]):
-    """``aggregator triage``: the queue on one screen, usable over SSH in 80x24."""
+class TriageApp(TypeAhead):
+    """``aggregator triage``: the queue on one screen, usable over SSH in 80x24; keys typed ahead are
+    handled in order (:mod:`aggregator.tui.typeahead`)."""
 
     TITLE = "aggregator triage"
     CSS = (

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Static
 
 from aggregator.articles.reading import reading_time
 from aggregator.service import Service
 from aggregator.service.failures import FAILURES
 from aggregator.tui.dialogs import plain
+from aggregator.tui.once import AnswersOnce
 from aggregator.tui.rows import clean, one_line
 from aggregator.types import Article, Candidate, QueueItem
 
@@ -105,7 +105,7 @@ def _suggestion_rows(service: Service, s: StoredSuggestion | None) -> list[tuple
     return rows
 
 
-class ArticleScreen(Screen[Command | None]):
+class ArticleScreen(AnswersOnce[Command | None]):
     """One candidate, read in full and decided on: ``s p x z`` answer the decision (the queue screen
     takes it, then opens the next article), ``J``/``K`` the next or previous article; Esc or q: back."""
 

@@ -16,12 +16,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, SelectionList, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from aggregator.controls import show_controls
+from aggregator.tui.once import Dialog
+from aggregator.tui.typeahead import TypeAhead
 from aggregator.types import STATUSES, Status
 
 DIALOG_CSS = """
@@ -65,8 +66,13 @@ def plain(text: str) -> Content:
     return Content(show_controls(text))
 
 
-class MessageDialog(ModalScreen[None]):
-    """A message that stays until the curator has read it: refusals, conflicts, database errors."""
+class MessageDialog(Dialog[None]):
+    """A message that stays until the curator has read it: refusals, conflicts, database errors.
+
+    Keys typed before it was on screen are dropped when it opens (as mutt drops type-ahead on an
+    error): an Enter meant for the list would otherwise close it unread, and the rest would act on a
+    list that has changed. The hint says how many were dropped.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter,q,space", "close", "close", show=False),
@@ -76,23 +82,35 @@ class MessageDialog(ModalScreen[None]):
         super().__init__(classes="message-dialog")
         self.heading = title
         self.lines = list(lines)
+        self.dropped = ""
+        """What was said of the keys dropped when it opened ("" when none were)."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(plain(self.heading), classes="dialog-title")
             with VerticalScroll(id="message-body"):
                 yield Static(plain("\n".join(self.lines)), id="message-text")
-            yield Static(plain("Enter or Esc: close"), classes="dialog-hint")
+            yield Static(plain("Enter or Esc: close"), classes="dialog-hint", id="message-hint")
+
+    def on_mount(self) -> None:
+        dropped = self.app.drop_typed_ahead() if isinstance(self.app, TypeAhead) else 0
+        if dropped:
+            self.dropped = (
+                "1 key typed meanwhile was dropped"
+                if dropped == 1
+                else f"{dropped} keys typed meanwhile were dropped"
+            )
+            self.query_one("#message-hint", Static).update(plain(f"Enter or Esc: close   ({self.dropped})"))
 
     @property
     def text(self) -> str:
-        return "\n".join([self.heading, *self.lines])
+        return "\n".join([self.heading, *self.lines, *([self.dropped] if self.dropped else [])])
 
     def action_close(self) -> None:
         self.dismiss(None)
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(Dialog[bool]):
     """A yes/no question for destructive bulk actions: ``y`` confirms, anything else cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -113,7 +131,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class PromptDialog(ModalScreen[str | None]):
+class PromptDialog(Dialog[str | None]):
     """One line of text. ``check`` may refuse it with a message; the dialog then stays open.
 
     A ``value`` holding control characters is shown with them as escapes; submitted unchanged, the
@@ -162,7 +180,7 @@ class PromptDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class SectionPicker(ModalScreen[str | None]):
+class SectionPicker(Dialog[str | None]):
     """The digest's sections, numbered, with one preselected; Enter picks, Esc cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -210,7 +228,7 @@ class SectionPicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class NotesEditor(ModalScreen[tuple[str, ...] | None]):
+class NotesEditor(Dialog[tuple[str, ...] | None]):
     """A candidate's notes, one per line; Ctrl+S (or F2) saves them all, replacing the old ones."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -260,7 +278,7 @@ class Filter:
     section: str | None
 
 
-class FilterDialog(ModalScreen[Filter | None]):
+class FilterDialog(Dialog[Filter | None]):
     """Statuses, feeds and a section side by side; Space toggles, Tab moves between lists, Enter applies."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -336,7 +354,7 @@ class FilterDialog(ModalScreen[Filter | None]):
         self.dismiss(None)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Every key of the screen, generated from its bindings so it cannot fall behind."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
