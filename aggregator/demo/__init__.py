@@ -2,7 +2,8 @@
 
 ``content`` holds the blogs and posts as compact data (English, Korean, Japanese),
 ``site`` renders them as RSS, Atom, JSON Feed and article pages and serves them
-(or a folder of captured feeds) from a small HTTP server on a free port, and
-``run`` drives the real pipeline through the service facade. A front end beside
-``cli``, ``tui`` and ``daemon``: it calls :mod:`aggregator.service`, never the store.
+(or the feed files ``corpus`` finds in a folder and below it) from a small HTTP
+server on a free port, and ``run`` drives the real pipeline through the service
+facade. A front end beside ``cli``, ``tui`` and ``daemon``: it calls
+:mod:`aggregator.service`, never the store.
 """

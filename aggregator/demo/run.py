@@ -5,6 +5,7 @@ Each step prints as it happens; :func:`run_demo` returns where everything is (:c
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aggregator.controls import show_controls
+from aggregator.demo.corpus import Corpus
 from aggregator.demo.site import DemoFeed, Server, corpus_site, invented_site, local_transport
 from aggregator.types import QueueItem, QueueQuery
 
@@ -54,12 +56,22 @@ class Outputs:
     candidates: int = 0
     promoted: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    problem: str = ""
+    """Why the loop stopped short (no candidates, nothing promoted), or empty when it went through."""
+
+    def written(self) -> list[tuple[str, Path]]:
+        """Each output this run wrote, labelled, in the order the loop writes them."""
+        named = (
+            ("feeds.yaml", self.config), ("database", self.database), ("digest", self.digest),
+            ("email", self.email), ("email HTML", self.email_html),
+        )  # fmt: skip
+        return [(label, path) for label, path in named if path.exists()]
 
 
 def feeds_yaml(feeds: Sequence[DemoFeed], base: str) -> str:
     """feeds.yaml for the demo: its feeds on ``base``, the curators' sections, the summary template."""
     lines = [
-        "# Written by `aggregator demo`: the invented blogs it serves on 127.0.0.1.",
+        "# Written by `aggregator demo`: the feeds it serves on 127.0.0.1.",
         "fetch:",
         "  user_agent_contact: https://aggregator.invalid/demo",
         "  connect_timeout: 5",
@@ -83,7 +95,8 @@ def feeds_yaml(feeds: Sequence[DemoFeed], base: str) -> str:
             lines += [f"      - id: {sub}", f'        title: "{sub_title}"']
     lines.append("feeds:")
     for feed in feeds:
-        lines += [f"  - name: {feed.name}", f"    url: {base}{feed.path}", f'    label: "{feed.label}"']
+        label = json.dumps(feed.label, ensure_ascii=False)  # a YAML string whatever the label holds
+        lines += [f"  - name: {feed.name}", f"    url: {base}{feed.path}", f"    label: {label}"]
         lines += [f"    language: {feed.language}"] if feed.language else []
         lines += [f"    section_hint: {feed.section_hint}"] if feed.section_hint else []
         lines += [f"    weight: {feed.weight:g}"] if feed.weight != 1.0 else []
@@ -91,8 +104,9 @@ def feeds_yaml(feeds: Sequence[DemoFeed], base: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_demo(directory: Path, out: Console, *, corpus: Path | None = None, workers: int = 2) -> Outputs:
-    """Serve the demo's web, and run the whole loop on a fresh database under ``directory``."""
+def run_demo(directory: Path, out: Console, *, corpus: Corpus | None = None, workers: int = 2) -> Outputs:
+    """Serve the demo's web (or ``corpus``'s feeds), and run the whole loop on a fresh database under
+    ``directory``; :attr:`Outputs.problem` says why when the loop stopped short."""
     from aggregator.app import make_app
     from aggregator.config import Settings, load_configuration
     from aggregator.service import Service
@@ -103,19 +117,18 @@ def run_demo(directory: Path, out: Console, *, corpus: Path | None = None, worke
         directory, directory / "feeds.yaml", directory / "aggregator.sqlite3", directory / "digest.md",
         directory / "weekly.eml", directory / "weekly.html",
     )  # fmt: skip
-    if outputs.database.exists():
-        outputs.database.unlink()  # a fresh database every run
+    stale = [Path(f"{outputs.database}{end}") for end in ("", "-wal", "-shm")]
+    for path in [*stale, outputs.digest, outputs.email, outputs.email_html]:
+        path.unlink(missing_ok=True)  # a fresh database every run, and no output of an earlier one
     server = Server()
     try:
         now = datetime.now().astimezone()
         week, start = _week(now)
         feeds, server.routes = corpus_site(corpus) if corpus else invented_site(server.base, start, now)
         outputs.config.write_text(feeds_yaml(feeds, server.base), encoding="utf-8")
-        _step(
-            out,
-            f"serving {len(feeds)} feeds on {server.base}",
-            f"{len(server.routes)} pages; wrote {outputs.config}",
-        )
+        found = f"found in {corpus.folder} and below; {corpus.skipped_words()}" if corpus else ""
+        served = found or f"{len(server.routes)} pages"
+        _step(out, f"serving {len(feeds)} feeds on {server.base}", f"{served}; wrote {outputs.config}")
         settings = Settings(
             data_dir=directory, database_url=f"sqlite:///{outputs.database.as_posix()}", workers=workers
         )
@@ -160,16 +173,26 @@ def _pipeline(service: Service, out: Console, outputs: Outputs, week: str, *, ex
         if extract
         else "none fetched: a captured corpus has no pages, and the demo contacts no other host",
     )
+    outputs.candidates = len(service.polling.candidates(limit=None))
+    if not outputs.candidates:
+        why = _why_empty(len(report.results), len(report.failed))
+        outputs.problem = f"the poll stored no candidates: {why}"
+        _skipped(out, "skipped suggesting, promoting, the digest and the weekly email", outputs.problem)
+        return
     done = service.suggest.refresh()
     _step(out, "suggested sections and scored", f"{done} more candidates suggested after the poll's own pass")
     top = service.queue.items(QueueQuery(sort="score", limit=10))
-    outputs.candidates = len(service.polling.candidates(limit=None))
     out.print(_queue_table(service, top))
     outputs.promoted = _promote(service, out, service.queue.items(QueueQuery(sort="score", limit=100)))
-    outputs.month = service.triage.current_digest()
-    rendered = service.digests.render(outputs.month, template="summary")
-    outputs.digest.write_text(rendered.text, encoding="utf-8")
-    _step(out, f"rendered the {outputs.month} digest (summary template)", str(outputs.digest))
+    if outputs.promoted:
+        outputs.month = service.triage.current_digest()
+        rendered = service.digests.render(outputs.month, template="summary")
+        outputs.digest.write_text(rendered.text, encoding="utf-8")
+        _step(out, f"rendered the {outputs.month} digest (summary template)", str(outputs.digest))
+    else:
+        why = "none of the 100 best-scored candidates has a suggested section"
+        _skipped(out, "skipped promoting and the digest", f"{why}, so this month has no issue to render")
+        outputs.problem = f"nothing was promoted: {why}"
     mail = service.mail.weekly(week, dry_run=True, out=outputs.email, html=outputs.email_html)
     outputs.week = mail.week
     _step(
@@ -177,6 +200,16 @@ def _pipeline(service: Service, out: Console, outputs: Outputs, week: str, *, ex
         f"wrote the weekly email for {mail.week}: {mail.subject}",
         f"{outputs.email}, {outputs.email_html}",
     )
+
+
+def _why_empty(feeds: int, failed: int) -> str:
+    """Why a poll of ``feeds`` feeds, ``failed`` of them failing, stored no candidate."""
+    see = "the 'polled' line above says why"
+    if failed and failed == feeds:
+        return f"the feed failed ({see})" if feeds == 1 else f"all {feeds} feeds failed ({see})"
+    if failed:
+        return f"{failed} of the {feeds} feeds failed ({see}) and the others hold no entries"
+    return "the feed holds no entries" if feeds == 1 else f"the {feeds} feeds hold no entries"
 
 
 def _promote(service: Service, out: Console, top: Sequence[QueueItem]) -> list[int]:
@@ -223,8 +256,12 @@ def _queue_table(service: Service, items: Sequence[QueueItem]) -> Table:
     return table
 
 
-def _step(out: Console, headline: str, detail: str = "") -> None:
-    line = Text.assemble(("✓ ", "green"), (show_controls(headline), "bold"))
+def _step(out: Console, headline: str, detail: str = "", *, mark: tuple[str, str] = ("✓", "green")) -> None:
+    line = Text.assemble((f"{mark[0]} ", mark[1]), (show_controls(headline), "bold"))
     if detail:
         line.append(f"  {show_controls(detail)}", style="dim")
     out.print(line)
+
+
+def _skipped(out: Console, headline: str, detail: str) -> None:
+    _step(out, headline, detail, mark=("–", "yellow"))

@@ -1,8 +1,8 @@
 """The demo's web: feeds (RSS, Atom, JSON Feed) and article pages, served from 127.0.0.1.
 
 :func:`invented_site` renders :mod:`aggregator.demo.content` into routes (path to answer);
-:func:`corpus_site` serves a folder of captured feeds instead (each file a feed). :class:`Server`
-answers them from a thread on a free port; any other path is a 404.
+:func:`corpus_site` serves the feed files :func:`aggregator.demo.corpus.scan` found in a folder
+instead. :class:`Server` answers them from a thread on a free port; any other path is a 404.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from aggregator.demo.content import BLOGS, BROKEN, CROSS_POST, LINK, POSTS, Blog, Post, paragraphs, posts_of
+from aggregator.demo.corpus import Corpus
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +75,28 @@ def invented_site(base: str, start: datetime, end: datetime) -> tuple[list[DemoF
     return feeds, routes
 
 
-def corpus_site(folder: Path) -> tuple[list[DemoFeed], Routes]:
-    """Each file of ``folder`` as a feed at ``/corpus/NAME``; its article pages are 404s."""
+def corpus_site(corpus: Corpus) -> tuple[list[DemoFeed], Routes]:
+    """Each feed file of ``corpus`` at ``/corpus/NAME`` (named by its file, its folders when two files
+    share a name); its article pages are 404s."""
     feeds: list[DemoFeed] = []
     routes: Routes = {}
-    for file in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
-        name = re.sub(r"[^a-z0-9]+", "-", file.stem.lower()).strip("-")[:60] or "feed"
-        while any(f.name == name for f in feeds):
-            name += "-x"
-        kind = "application/feed+json" if file.suffix.lower() == ".json" else "application/xml"
+    for file in corpus.files:
+        name = _slug(file.path.stem)
+        if f"/corpus/{name}" in routes:  # the same file name in two folders
+            name = _slug(file.path.relative_to(corpus.folder).with_suffix("").as_posix())
+        base, n = name, 2
+        while f"/corpus/{name}" in routes:
+            name, n = f"{base}-{n}", n + 1
         path = f"/corpus/{name}"
-        routes[path] = Answer(200, kind, file.read_bytes())
-        feeds.append(DemoFeed(name, path, file.stem[:60] or name))
+        routes[path] = Answer(200, file.content_type, file.path.read_bytes())
+        label = "".join(c for c in file.path.stem if c.isprintable())[:60]
+        feeds.append(DemoFeed(name, path, label or name))
     return feeds, routes
+
+
+def _slug(text: str) -> str:
+    """A feed name (lowercase ASCII letters, digits and '-') made of a file's name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-") or "feed"
 
 
 def _feed(b: Blog, base: str, items: Sequence[tuple[Post, str, datetime]]) -> Answer:
