@@ -21,7 +21,7 @@ _OPTION = re.compile(r"(?<![\w-])(--?[a-zA-Z][\w-]*)")
 
 def shown_commands() -> list[str]:
     text = README.read_text(encoding="utf-8")
-    blocks = "\n".join(re.findall(r"```(?:sh|console|bash)?\n(.*?)```", text, re.S))
+    blocks = "\n".join(re.findall(r"```(?:sh|console|bash|text)?\n(.*?)```", text, re.S))
     found = _INLINE.findall(text) + [line.split("  #", 1)[0].rstrip() for line in _BLOCK.findall(blocks)]
     return sorted({c.replace("\\|", "|") for c in found if "COMMAND" not in c})
 
