@@ -9,11 +9,13 @@ with other ids gets the hint only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aggregator.suggest.features import content
 from aggregator.suggest.lexicon import AWS_PRODUCTS, KINDS, TOPICS, find_cues
 from aggregator.suggest.values import SuggestItem
 
-__all__ = ["HINT_SUBSECTION", "HINT_TOP", "top_prior", "top_reason", "topic_evidence"]
+__all__ = ["HINT_SUBSECTION", "HINT_TOP", "kind_cues", "top_prior", "top_reason", "topic_evidence"]
 
 HINT_TOP = 1.2
 """Log-odds the feed's hinted top section gets (about 3.3 to 1)."""
@@ -47,19 +49,26 @@ def top_prior(item: SuggestItem, tokens: list[str], tops: list[str]) -> dict[str
     return prior
 
 
-def top_reason(item: SuggestItem, top: str) -> str:
-    """Why ``top`` in a few words, for the suggestion's reason line; '' when only the model says so."""
+def kind_cues(text: str) -> dict[str, list[str]]:
+    """The cues of each kind of post (:data:`KINDS`) found in ``text``, an item's ``content``."""
+    return {kind: find_cues(text, cues) for kind, cues in KINDS.items()}
+
+
+def top_reason(item: SuggestItem, top: str, kinds: Mapping[str, list[str]] | None = None) -> str:
+    """Why ``top`` in a few words, for the suggestion's reason line; '' when only the model says so.
+    ``kinds``: :func:`kind_cues` of the item's content, where the caller has them."""
     hint = item.section_hint or ""
     if hint.split("/", 1)[0] == top:
         return f"feed hint '{hint}'"
     head = f"{item.title} {item.url}"
     if top == "aws" and (found := find_cues(head, AWS_PRODUCTS)):
         return f"'{found[0]}'"
-    if top in KINDS and (found := find_cues(content(item), KINDS[top])):
+    if top in KINDS and (found := kind_cues(content(item))[top] if kinds is None else kinds[top]):
         return ", ".join(f"'{w}'" for w in found[:2])
     return ""
 
 
-def topic_evidence(item: SuggestItem, topic: str) -> list[str]:
-    """The topic's cue words found in ``item``, for the reason when the model names none."""
-    return find_cues(content(item), TOPICS.get(topic, ()))
+def topic_evidence(item: SuggestItem, topic: str, text: str | None = None) -> list[str]:
+    """The topic's cue words found in ``item`` (``text``: its ``content``, where the caller has it), for
+    the reason when the model names none."""
+    return find_cues(content(item) if text is None else text, TOPICS.get(topic, ()))

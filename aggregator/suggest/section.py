@@ -94,25 +94,38 @@ class SectionSuggester:
         return self.suggest_many([item])[0]
 
     def suggest_many(self, items: Sequence[SuggestItem]) -> list[Suggestion]:
-        """:meth:`suggest` for many items at once (one pass through each model: faster per item)."""
+        """:meth:`suggest` for many items at once: each model reads the batch once, and the reasons'
+        words come from the topic model's rows of that same reading (faster per item)."""
         if not items:
             return []
         if self._stale:
             self.fit()
         texts = [content(item) for item in items]
-        sources = [source_tokens(item, text) for item, text in zip(items, texts, strict=True)]
+        sources, kinds = [], []
+        for item, text in zip(items, texts, strict=True):
+            sources.append(source_tokens(item, text))
+            kinds.append(priors.kind_cues(text))  # while the text's words are in find_cues's cache
         top_logp = self._top.log_proba(sources)
-        topic_logp = self._topic.log_proba(texts)
-        out = []
+        topic_logp, words = self._topic.read(texts)
+        ranked = []
         for i, item in enumerate(items):
             top_prior = priors.top_prior(item, sources[i].split(), self.tops)
             top_scores = {t: top_logp[i][j] + top_prior.get(t, 0.0) for j, t in enumerate(self.tops)}
-            out.append(self._combine(item, top_scores, dict(zip(self.topics, topic_logp[i], strict=True))))
+            ranked.append(self._rank(item, top_scores, dict(zip(self.topics, topic_logp[i], strict=True))))
+        evidence = self._topic.evidence_many(words, [best.partition("/")[2] for (best, _), *_ in ranked])
+        out = []
+        for i, (item, (first, *others)) in enumerate(zip(items, ranked, strict=True)):
+            best, confidence = first
+            reason = self._reason(item, best, texts[i], kinds[i], evidence[i])
+            alternatives = tuple((s, round(p, 4)) for s, p in others[:2])
+            out.append(Suggestion(best, round(confidence, 4), reason, alternatives))
         return out
 
-    def _combine(self, item: SuggestItem, tops: dict[str, float], topics: dict[str, float]) -> Suggestion:
+    def _rank(
+        self, item: SuggestItem, tops: dict[str, float], topics: dict[str, float]
+    ) -> list[tuple[str, float]]:
+        """Every subsection with its probability, the most likely first."""
         hint_top, _, hint_sub = (item.section_hint or "").partition("/")
-        record = self.history.get(item.feed) if item.feed else None
         scores: dict[str, float] = {}
         for top, sub in self.pairs:
             full = f"{top}/{sub}"
@@ -121,18 +134,20 @@ class SectionSuggester:
                 score += priors.HINT_SUBSECTION
             scores[full] = score
         probs = _softmax(scores)
-        ranked = sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
-        best, confidence = ranked[0]
-        reason = self._reason(item, best, record)
-        return Suggestion(best, round(confidence, 4), reason, tuple((s, round(p, 4)) for s, p in ranked[1:3]))
+        return sorted(probs.items(), key=lambda kv: kv[1], reverse=True)
 
-    def _reason(self, item: SuggestItem, best: str, record: Counter[str] | None) -> str:
+    def _reason(
+        self, item: SuggestItem, best: str, text: str, kinds: dict[str, list[str]], words: list[str]
+    ) -> str:
+        """The reason line, given the item's ``content``, its :func:`.priors.kind_cues` and the topic
+        model's evidence for ``best``."""
         top, _, sub = best.partition("/")
+        record = self.history.get(item.feed) if item.feed else None
         source = item.label or item.feed or host_of(item.url) or "this source"
-        why_top = priors.top_reason(item, top)
+        why_top = priors.top_reason(item, top, kinds)
         if record and record[best]:
             why_top = f"{record[best]} of the feed's {sum(record.values())} promotions here"
-        words = self._topic.evidence(content(item), sub) or priors.topic_evidence(item, sub)
+        words = words or priors.topic_evidence(item, sub, text)
         cue = ", ".join(f"'{w}'" for w in words[:3]) if words else "its words"
         return (
             f"{source} → {self.titles.get(top, top)}" + (f" ({why_top})" if why_top else "")

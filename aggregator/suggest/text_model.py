@@ -12,6 +12,12 @@ each example is vectorised once and its counts kept, the vocabularies are learne
 the history has grown by half (so their cost is amortised), the IDF weights are recomputed on the
 kept counts (milliseconds), and the regression restarts from its previous weights for a few epochs
 (``warm_start``) instead of from zero. The first fit of a process runs to convergence.
+
+Suggesting is batched too: :meth:`TextModel.read` vectorises a batch once and answers both the
+log-probabilities and the words' TF-IDF rows, from which :meth:`TextModel.evidence_many` ranks each
+document's supporting words with the regression's weights in a few array operations (a batch of 500
+in about a millisecond, where two scikit-learn calls per document took a quarter of a second: most of
+it their input checks, the rest counting the document's words a second time).
 """
 
 from __future__ import annotations
@@ -150,7 +156,12 @@ class TextModel(_Classes):
         return self.words.transform(docs), self.chars.transform(docs)
 
     def _weighed(self, counts: tuple[Any, Any]) -> Any:
-        return sparse.hstack([self.word_idf.transform(counts[0]), self.char_idf.transform(counts[1])]).tocsr()
+        return self._weighed_parts(counts)[1]
+
+    def _weighed_parts(self, counts: tuple[Any, Any]) -> tuple[Any, Any]:
+        """The word block's TF-IDF rows alone (what :meth:`evidence_many` reads), and the whole matrix."""
+        words = self.word_idf.transform(counts[0])
+        return words, sparse.hstack([words, self.char_idf.transform(counts[1])]).tocsr()
 
     def fit(self, docs: Sequence[str], labels: Sequence[str], *, extra: tuple[list[str], list[str]]) -> None:
         all_docs = [*docs, *extra[0]]
@@ -176,15 +187,31 @@ class TextModel(_Classes):
         self.char_idf.fit(chars)
         self.fit_matrix(self._weighed((words, chars)), all_labels, weights, c=10.0, warm=warm)
 
-    def _matrix(self, docs: Sequence[str]) -> Any:
-        return self._weighed(self._count(docs))
-
     def log_proba(self, docs: Sequence[str]) -> np.ndarray:
-        x = self._matrix(docs) if self.model is not None else None
-        return self.log_proba_matrix(x, len(docs))
+        return self.read(docs)[0]
+
+    def read(self, docs: Sequence[str]) -> tuple[np.ndarray, Any]:
+        """:meth:`log_proba` of ``docs``, and their words' TF-IDF rows for :meth:`evidence_many` (None
+        when no model is fitted): the batch is vectorised once, for both."""
+        if self.model is None:
+            return self.log_proba_matrix(None, len(docs)), None
+        words, x = self._weighed_parts(self._count(docs))
+        return self.log_proba_matrix(x, len(docs)), words
+
+    def _label_weights(self) -> tuple[dict[str, int], np.ndarray]:
+        """Each class's row of the regression's word weights (two classes: one row, for the second)."""
+        model = self.model
+        assert model is not None
+        coef = model.coef_
+        if coef.shape[0] == 1:
+            coef = np.vstack([-coef[0], coef[0]])
+        return {str(c): i for i, c in enumerate(model.classes_)}, coef[:, : len(self.names)]
 
     def evidence(self, doc: str, label: str, limit: int = 3) -> list[str]:
-        """The words of ``doc`` that most support ``label`` (by weight times TF-IDF), best first."""
+        """The words of ``doc`` that most support ``label`` (by weight times TF-IDF), best first.
+
+        One document through scikit-learn; a batch reads them with :meth:`read` and
+        :meth:`evidence_many`, which give the same words (``tests/test_suggest_batch.py``)."""
         model = self.model
         if model is None or label not in model.classes_:
             return []
@@ -203,3 +230,39 @@ class TextModel(_Classes):
             reverse=True,
         )
         return [name for _, name in scored[:limit]]
+
+    def evidence_many(self, words: Any, labels: Sequence[str], limit: int = 3) -> list[list[str]]:
+        """:meth:`evidence` for each row of ``words`` (from :meth:`read`) and its label, computed on
+        the sparse rows and the weights at once: per row, the best ``limit`` of weight times TF-IDF
+        over its positive weights, ties broken by the word as :meth:`evidence` does."""
+        if self.model is None or words is None:
+            return [[] for _ in labels]
+        index, weights = self._label_weights()
+        rows = np.asarray([index.get(label, -1) for label in labels], dtype=np.intp)
+        indptr, columns, tfidf = words.indptr, words.indices, words.data
+        row_of = np.repeat(np.arange(len(labels)), np.diff(indptr))
+        label_of = rows[row_of]
+        weight = weights[label_of, columns]  # label -1 reads the last row: masked out just below
+        keep = (weight > 0) & (label_of >= 0)
+        row_of, columns, score = row_of[keep], columns[keep], tfidf[keep] * weight[keep]
+        order = np.lexsort((-score, row_of))  # by row, then the best score first
+        row_of, columns, score = row_of[order], columns[order], score[order]
+        starts = np.searchsorted(row_of, np.arange(len(labels) + 1))
+        return [
+            _best(columns[a:b], score[a:b], self.names, limit) for a, b in itertools.pairwise(starts.tolist())
+        ]
+
+
+def _best(columns: np.ndarray, score: np.ndarray, names: Any, limit: int) -> list[str]:
+    """The ``limit`` best of one row (``score`` descending), ties on the score broken by the word,
+    descending, as ``sorted(..., reverse=True)`` over (score, word) pairs breaks them."""
+    if limit <= 0:
+        return []
+    if len(score) > limit:  # past the cut only the words that tie with the last kept one matter
+        cut = score[limit - 1]
+        end = limit
+        while end < len(score) and score[end] == cut:
+            end += 1
+        columns, score = columns[:end], score[:end]
+    scored = sorted(zip(score.tolist(), (names[j] for j in columns.tolist()), strict=True), reverse=True)
+    return [name for _, name in scored[:limit]]
