@@ -5,9 +5,10 @@ arrives, and runs a binding's action only when the key has bubbled back up to th
 as ``z3d⏎`` (a fast typist, a paste, a slow SSH link delivering keys together) therefore sent ``3d``
 and Enter to the queue screen before ``z`` had opened the snooze dialog, or to the dialog before its
 input had focus: they were lost, and the dialog answered an empty line. Here a key waits until the
-key before it has been handled (it is in no message queue any more) and the screen on top is
-mounted; then it goes where Textual would send it at that moment. Keys typed at human speed pass
-straight through. While the screen on top is busy (a decision or a reload under way, see
+key before it has been handled (it came back up to the app, a widget stopped it, or its screen has
+gone) with what it set off (an option list's "selected", a dialog's answer), and the screen on top is
+mounted with its focus set; then it goes where Textual would send it at that moment. Keys typed at
+human speed pass straight through. While the screen on top is busy (a decision or a reload under way, see
 :mod:`aggregator.tui.jobs`) keys wait too, so the dialog a decision opens gets the keys typed after it.
 Ctrl+C and Ctrl+Q never wait.
 
@@ -50,7 +51,7 @@ class TypeAhead(App[None]):
 
     @property
     def keys_waiting(self) -> int:
-        """Keys typed and not yet sent on (for tests and the status line)."""
+        """Keys typed and not yet sent on."""
         return len(self._typed)
 
     def drop_typed_ahead(self) -> int:
