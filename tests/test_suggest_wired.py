@@ -120,6 +120,23 @@ def test_a_promotion_reaches_the_next_suggestion_of_a_running_process(
     assert stored is not None and stored.section is not None
 
 
+def test_an_unpromotion_or_a_new_section_reaches_a_running_process_too(st: Stock) -> None:
+    """What the engine learned is read again when a digest item it learned is taken out or moved."""
+    service = Service(st.app)
+    engine = engine_for(st.app)
+    store_id = st.id("A feature store")
+    service.triage.promote([store_id], section="research/nlp", curator="ana")
+    service.suggest.refresh([st.id("Tokenizers explained")])
+    assert engine.suggester is not None and engine.suggester.history["beta"] == {"research/nlp": 1}
+    service.triage.promote([store_id], section="business/recsys", curator="ana")  # moved, same item
+    service.suggest.refresh([st.id("Tokenizers explained")])
+    assert engine.suggester.history["beta"] == {"business/recsys": 1}
+    service.triage.unpromote([store_id], curator="ana")
+    service.suggest.refresh([st.id("Tokenizers explained")])
+    assert not engine.suggester.history.get("beta")  # forgotten without a restart
+    assert len(engine.suggester.examples) == 0
+
+
 def test_cross_posts_group_under_the_earliest_and_are_listed_as_routes(
     st: Stock, server: FixtureServer
 ) -> None:

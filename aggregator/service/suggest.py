@@ -9,7 +9,9 @@ The engine (:func:`engine_for`: the section model and the cross-post grouper) li
 App, used under its lock by one thread at a time (the daemon's poll tick, the screen's worker, a
 command). It learns from the store, not from its callers: before each batch it reads the digest
 items past the last one it learned (imported digests; promotions made by any process), so a
-promotion reaches the next suggestion in the daemon and the screen without a restart. The grouper
+promotion reaches the next suggestion in the daemon and the screen without a restart; when an item
+it learned has been taken out or moved since (an unpromotion, a re-import), it learns the history
+again from the start. The grouper
 is seeded with the last 14 days of candidates on first use; housekeeping makes it forget older ones.
 """
 
@@ -30,6 +32,8 @@ from aggregator.store import suggestions as store
 from aggregator.suggest.values import Contribution, EvalReport, StoredSuggestion
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from aggregator.app import App
     from aggregator.config.settings import Settings
     from aggregator.suggest.grouping import Grouper
@@ -136,6 +140,8 @@ class Engine:
     grouper: Grouper | None = None
     last_item: int = 0
     """The id of the last digest item learned."""
+    seen: int = 0
+    """A digest of what it learned (:func:`store.learned` up to ``last_item``)."""
     last_forget: datetime | None = None
 
     def refresh(self, app: App, ids: Sequence[int] | None = None, *, everything: bool = False) -> int:
@@ -198,16 +204,27 @@ class Engine:
             store.save_groups(s, primaries)
         return len(verdicts)
 
-    def _catch_up(self, app: App, s: object) -> None:
+    def _catch_up(self, app: App, s: Connection) -> None:
+        """Learn the digest items added since the last batch; all of them again when feeds.yaml was
+        reloaded or an item learned has been taken out or moved since (an unpromotion, a re-import)."""
         from aggregator.suggest.section import SectionSuggester
 
-        if self.suggester is None or self.suggester.taxonomy is not app.taxonomy:
-            self.suggester, self.last_item = SectionSuggester(app.taxonomy), 0  # new, or feeds.yaml reloaded
-        rows = store.history(s, after=self.last_item)  # type: ignore[arg-type]
+        suggester = self.suggester
+        if (
+            suggester is not None
+            and self.last_item
+            and hash(store.learned(s, upto=self.last_item)) != self.seen
+        ):
+            suggester = None
+        if suggester is None or suggester.taxonomy is not app.taxonomy:
+            suggester = self.suggester = SectionSuggester(app.taxonomy)
+            self.last_item = 0
+        rows = store.history(s, after=self.last_item)
         if rows:
             feeds = _Feeds(app.config)
-            self.suggester.learn_many(_example(feeds, r) for r in rows)
+            suggester.learn_many(_example(feeds, r) for r in rows)
             self.last_item = rows[-1].item_id
+        self.seen = hash(store.learned(s, upto=self.last_item))
 
     def _grouper(self, s: object, now: datetime) -> Grouper:
         from aggregator.suggest.grouping import Grouper

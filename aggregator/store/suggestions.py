@@ -118,6 +118,14 @@ def history(s: Connection, *, after: int = 0) -> list[HistoryRow]:
     return [HistoryRow(r.item_id, _subject(r), r.item_section, r.item_label) for r in s.execute(stmt)]
 
 
+def learned(s: Connection, *, upto: int) -> tuple[tuple[int, int, str, str | None], ...]:
+    """What of the history up to digest item ``upto`` a learner has seen: (item, candidate, section,
+    label) of each item, in order. It changes when an item is taken out (unpromoted, or dropped by a
+    re-import) or moved to another section or label."""
+    stmt = sa.select(di.id, di.candidate_id, di.section, di.label).where(di.id <= upto).order_by(di.id)
+    return tuple(s.execute(stmt).tuples())
+
+
 def needing(s: Connection, *, limit: int | None = None, everything: bool = False) -> list[int]:
     """Ids of candidates with no suggestion, or whose article came after it (all with ``everything``)."""
     stmt = sa.select(c.id).select_from(candidates.outerjoin(articles, a.candidate_id == c.id))
