@@ -27,10 +27,11 @@ from aggregator import __version__
 from aggregator.config.settings import Settings
 from aggregator.configuration import Configuration
 from aggregator.errors import ConfigError
+from aggregator.ops_types import Instance
+from aggregator.poll_types import SyncReport
 from aggregator.stopping import Stopping
 from aggregator.store import db
 from aggregator.taxonomy import Taxonomy
-from aggregator.types import Instance, SyncReport
 
 if TYPE_CHECKING:
     from aggregator.feeds.poll import ParsePool

@@ -37,7 +37,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
-    from aggregator.types import ExtractReport
+    from aggregator.poll_types import ExtractReport
 
 PAGES = ROOT.parent / "shared" / "corpus" / "pages"
 

@@ -61,7 +61,7 @@ else:
     from aggregator.store.queue import count_queue, list_queue
     from aggregator.store.search import index_candidates
     from aggregator.store.tables import articles, candidates, digest_items, digests, feeds
-    from aggregator.types import STATUSES, QueueQuery, Status
+    from aggregator.triage_types import STATUSES, QueueQuery, Status
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)

@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aggregator.app import make_app
 from aggregator.config import Settings, load_config
+from aggregator.poll_types import PollRun
 from aggregator.service import Service
-from aggregator.types import PollRun
 from benchmarks import processes
 from tests import feedgen
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from aggregator.app import make_app
 from aggregator.config import Settings, load_configuration
 from aggregator.service import Service
+from aggregator.triage_types import QueueQuery
 from aggregator.tui import TriageApp
-from aggregator.types import QueueQuery
 
 
 async def shoot(service: Service, out: Path) -> None:

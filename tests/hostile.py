@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from hypothesis import strategies as st
 
 from aggregator.app import App
+from aggregator.article_types import Article
 from aggregator.controls import CONTROLS, show_controls
 from aggregator.feeds import decide
 from aggregator.store import articles as article_store
 from aggregator.store import repo
-from aggregator.types import Article, FeedState, ParsedEntry, ParsedFeed
+from aggregator.types import FeedState, ParsedEntry, ParsedFeed
 
 MARKUP = [
     "[/]",

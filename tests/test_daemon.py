@@ -21,12 +21,13 @@ from aggregator.app import App, make_app
 from aggregator.cli import app as cli
 from aggregator.config import Settings, load_config
 from aggregator.daemon.logs import LiveLine, event, setup_logging
+from aggregator.poll_types import PollRun
 from aggregator.service import Service
 from aggregator.service.daemon import DaemonLock
 from aggregator.stopping import Stopping
 from aggregator.store import db
 from aggregator.store.tables import articles, candidates, digests, feeds, instances, job_runs
-from aggregator.types import FeedUpdateResult, PollRun
+from aggregator.types import FeedUpdateResult
 from tests import feedgen
 from tests.fixture_server import FixtureServer, Response
 

@@ -19,10 +19,10 @@ from aggregator.config import Settings, load_config
 from aggregator.configuration import EmailSchedule
 from aggregator.daemon import schedule
 from aggregator.daemon.work import Work
+from aggregator.ops_types import Instance
 from aggregator.service import Service
 from aggregator.store import claims, jobs
 from aggregator.store.tables import digests, feeds, instances, job_runs
-from aggregator.types import Instance
 from tests import feedgen
 from tests.stock import Clock
 

@@ -29,7 +29,7 @@ from aggregator.store import digest_import, repo
 from aggregator.store import queue as queue_store
 from aggregator.store.tables import candidates, digest_items, digests, feeds
 from aggregator.triage import decisions as triage_decisions
-from aggregator.types import Decision, QueueQuery
+from aggregator.triage_types import Decision, QueueQuery
 from tests.fixture_server import FixtureServer
 from tests.stock import Clock, Stock, stock
 

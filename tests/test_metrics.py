@@ -17,8 +17,8 @@ from aggregator.app import make_app
 from aggregator.config import Settings, load_config
 from aggregator.daemon.metrics import Metrics
 from aggregator.errors import ConfigError
+from aggregator.ops_types import Gauges
 from aggregator.service import Service
-from aggregator.types import Gauges
 from tests import feedgen
 from tests.fixture_server import FixtureServer, Response
 from tests.stock import Clock

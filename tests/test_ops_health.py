@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 import aggregator.cli as cli
 from aggregator.config import Settings
+from aggregator.ops_types import Instance
 from aggregator.service.ops import HEARTBEAT_MAX_AGE, check_health, duration
 from aggregator.store import claims, db
-from aggregator.types import Instance
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 HERE = socket.gethostname()

@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 import aggregator.cli as cli
 from aggregator.app import App, make_app
 from aggregator.config import Settings, load_config
+from aggregator.ops_types import Instance
 from aggregator.service import Service
 from aggregator.service.ops import JOBS
 from aggregator.store import claims, jobs
-from aggregator.types import Instance
 from tests import feedgen
 from tests.fixture_server import FixtureServer, Response
 from tests.stock import Clock

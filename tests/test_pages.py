@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from aggregator.app import App, make_app
+from aggregator.article_types import Article
 from aggregator.articles import pages
 from aggregator.cli import app as cli
 from aggregator.config import Settings, load_config
@@ -21,7 +22,6 @@ from aggregator.feeds.poll import run_async
 from aggregator.service.polling import extract_pending, poll_and_extract, run_poll
 from aggregator.store import articles as article_store
 from aggregator.store.tables import candidates
-from aggregator.types import Article
 from aggregator.workers import WorkerPool
 from tests import feedgen
 from tests.fixture_server import FixtureServer, Response

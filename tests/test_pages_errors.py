@@ -15,9 +15,9 @@ from typing import Any, cast
 
 import pytest
 
+from aggregator.article_types import ExtractJob
 from aggregator.articles.pages import Extractor
 from aggregator.net.fetch import Fetcher
-from aggregator.types import ExtractJob
 from aggregator.workers import WorkerPool
 
 NOW = datetime(2024, 3, 2, 12, 0, tzinfo=UTC)

@@ -17,13 +17,13 @@ import pytest
 import sqlalchemy as sa
 
 from aggregator.app import App, make_app
+from aggregator.article_types import Article
 from aggregator.articles import pages
 from aggregator.config import Settings, load_config
 from aggregator.feeds.poll import run_async
 from aggregator.service.polling import poll_and_extract
 from aggregator.store import articles as article_store
 from aggregator.store.tables import candidates
-from aggregator.types import Article
 from tests import feedgen
 from tests.fixture_server import FixtureServer
 from tests.stock import Clock

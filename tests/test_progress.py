@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from aggregator.article_types import Article
 from aggregator.cli import app
 from aggregator.cli.progress import Progress
-from aggregator.types import Article, FeedUpdateResult
+from aggregator.types import FeedUpdateResult
 from tests import feedgen
 from tests.fixture_server import FixtureServer
 

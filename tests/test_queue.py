@@ -22,6 +22,7 @@ import typer
 from typer.testing import CliRunner
 
 from aggregator.app import App, make_app
+from aggregator.article_types import Article
 from aggregator.config import Settings, load_config
 from aggregator.searchtext import MAX_TEXT_CHARS, document
 from aggregator.service.polling import run_poll
@@ -32,7 +33,7 @@ from aggregator.store.queue import count_queue, list_queue
 from aggregator.store.search import index_candidates
 from aggregator.store.tables import candidates, feeds
 from aggregator.triage import decisions as triage_decisions
-from aggregator.types import OPEN_STATUSES, STATUSES, Article, Decision, QueueItem, QueueQuery
+from aggregator.triage_types import OPEN_STATUSES, STATUSES, Decision, QueueItem, QueueQuery
 from alembic import command
 from tests import feedgen
 from tests.fixture_server import FixtureServer

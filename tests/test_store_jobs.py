@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from aggregator.ops_types import Instance
 from aggregator.store import claims, db, jobs
-from aggregator.types import Instance
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=30)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from aggregator.service import Service
 from aggregator.service.suggest import engine_for
 from aggregator.store.tables import candidates
-from aggregator.types import QueueQuery
+from aggregator.triage_types import QueueQuery
 from tests import feedgen
 from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock

@@ -14,7 +14,7 @@ from aggregator.store import triage as store
 from aggregator.store.tables import candidates, decisions, digest_items, digests
 from aggregator.triage import decisions as triage_decisions
 from aggregator.triage import states as triage
-from aggregator.types import Decision
+from aggregator.triage_types import Decision
 from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock
 

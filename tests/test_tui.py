@@ -20,12 +20,14 @@ import typer
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
+from aggregator.article_types import Article
 from aggregator.cli import tui as tui_cli
 from aggregator.service import Service
 from aggregator.store import articles as article_store
 from aggregator.store import triage as store
 from aggregator.store.tables import candidates, decisions
 from aggregator.triage import decisions as triage_decisions
+from aggregator.triage_types import Decision, QueueItem, QueueQuery
 from aggregator.tui import TriageApp, default_section
 from aggregator.tui import queue_screen as tui_app
 from aggregator.tui.article import ArticleScreen
@@ -39,7 +41,6 @@ from aggregator.tui.dialogs import (
     SectionPicker,
 )
 from aggregator.tui.rows import QueueRows, fit, row_cells
-from aggregator.types import Article, Decision, QueueItem, QueueQuery
 from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock
 

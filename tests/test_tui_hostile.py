@@ -27,11 +27,11 @@ from aggregator.service.polling import run_poll
 from aggregator.store import repo
 from aggregator.store import triage as triage_store
 from aggregator.triage import decisions as triage_decisions
+from aggregator.triage_types import Decision, QueueQuery
 from aggregator.tui import TriageApp
 from aggregator.tui.article import ArticleScreen
 from aggregator.tui.dialogs import MessageDialog, NotesEditor, PromptDialog, SectionPicker
 from aggregator.tui.rows import one_line
-from aggregator.types import Decision, QueueQuery
 from tests import feedgen, hostile
 from tests.fixture_server import FixtureServer
 from tests.hostile import add_article, add_entry, has_controls, shown

@@ -13,6 +13,7 @@ from rich.cells import cell_len
 from textual.widgets import SelectionList
 
 from aggregator.triage import decisions as triage_decisions
+from aggregator.triage_types import Decision, QueueQuery
 from aggregator.tui import TriageApp
 from aggregator.tui.article import ArticleScreen
 from aggregator.tui.dialogs import (
@@ -24,7 +25,6 @@ from aggregator.tui.dialogs import (
     SectionPicker,
 )
 from aggregator.tui.queue_screen import HINTS, MORE
-from aggregator.types import Decision, QueueQuery
 from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock
 from tests.test_tui import current, goto, press, run, screen_lines, settle, state, titles, type_text

@@ -16,10 +16,10 @@ import pytest
 from textual import events
 
 from aggregator.triage import decisions as triage_decisions
+from aggregator.triage_types import Decision
 from aggregator.tui import TriageApp
 from aggregator.tui.dialogs import MessageDialog
 from aggregator.tui.typeahead import HOLD_LIMIT
-from aggregator.types import Decision
 from tests.fixture_server import FixtureServer
 from tests.stock import T0, Stock, stock
 from tests.test_tui import current, run, screen_lines, settle, state, titles

@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from aggregator.article_types import Article, ExtractJob, ExtractStatus, TextSource
 from aggregator.articles.extract import (
     PageText,
     challenge_reason,
@@ -48,18 +49,11 @@ from aggregator.errors import (
 )
 from aggregator.feeds.poll import PollJob, PollTools, poll, stop_events
 from aggregator.net.fetch import Fetcher
+from aggregator.poll_types import ExtractReport, PollReport
 from aggregator.stopping import Stopping
 from aggregator.store import articles as store
 from aggregator.store import repo
-from aggregator.types import (
-    Article,
-    ExtractJob,
-    ExtractReport,
-    ExtractStatus,
-    FeedUpdateResult,
-    PollReport,
-    TextSource,
-)
+from aggregator.types import FeedUpdateResult
 from aggregator.urls import is_http_url
 from aggregator.workers import JobCrashed, JobTimeout, WorkerPool
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from aggregator.types import ExtractStatus
+from aggregator.article_types import ExtractStatus
 
 __all__ = ["PageText", "without_text"]
 

@@ -26,7 +26,7 @@ from aggregator.service import Service
 from aggregator.taxonomy import Taxonomy
 from aggregator.triage import dates
 from aggregator.triage.dates import when as when
-from aggregator.types import CURATOR_CHARS, OPEN_STATUSES, STATUSES, Status
+from aggregator.triage_types import CURATOR_CHARS, OPEN_STATUSES, STATUSES, Status
 
 if TYPE_CHECKING:
     from aggregator.app import App

@@ -15,8 +15,8 @@ from aggregator.cli.voice import ExitCode
 from aggregator.controls import json_dumps, show_controls
 
 if TYPE_CHECKING:
-    from aggregator.ops_types import JobStatus, ServiceStatus
-    from aggregator.types import FeedState, Replica
+    from aggregator.ops_types import JobStatus, Replica, ServiceStatus
+    from aggregator.types import FeedState
 
 #: The default of --max-age, in seconds (``service.ops.HEARTBEAT_MAX_AGE``; not imported: kept light).
 MAX_AGE_SECONDS = 120

@@ -9,8 +9,9 @@ from rich.table import Table
 from aggregator.cli.context import console, open_service, print_error, styled, when
 from aggregator.cli.progress import Progress
 from aggregator.cli.voice import ExitCode
+from aggregator.poll_types import ClaimOutlook
 from aggregator.service import Service
-from aggregator.types import ClaimOutlook, FeedUpdateResult
+from aggregator.types import FeedUpdateResult
 
 _STYLE = {
     "new": "green",

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
 
-    from aggregator.types import Article, FeedUpdateResult
+    from aggregator.article_types import Article
+    from aggregator.types import FeedUpdateResult
 
 #: Extraction statuses counted as flagged (the page answered, but no article is in it).
 FLAGGED = frozenset({"too_short", "challenge", "paywall", "not_html"})

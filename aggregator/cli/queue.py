@@ -20,7 +20,7 @@ from aggregator.cli.context import (
     styled,
 )
 from aggregator.controls import json_dumps, show_controls
-from aggregator.types import QueueItem, QueueQuery, QueueSort
+from aggregator.triage_types import QueueItem, QueueQuery, QueueSort
 
 #: A count past this many is shown as "10,000+" (counting stops there).
 COUNT_CAP = 10_000

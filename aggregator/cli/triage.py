@@ -28,7 +28,7 @@ from aggregator.cli.context import (
     when,
 )
 from aggregator.controls import json_dumps
-from aggregator.types import DecisionReport
+from aggregator.triage_types import DecisionReport
 
 if TYPE_CHECKING:
     from aggregator.service.triage import Triage

@@ -19,7 +19,7 @@ from aggregator.cli.context import (
 )
 from aggregator.digest.names import check_name
 from aggregator.errors import BadValueError
-from aggregator.types import OPEN_STATUSES, STATUSES, QueueQuery
+from aggregator.triage_types import OPEN_STATUSES, STATUSES, QueueQuery
 
 
 def register(app: typer.Typer) -> None:

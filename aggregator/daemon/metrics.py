@@ -31,8 +31,11 @@ from typing import TYPE_CHECKING, get_args
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
 
 from aggregator import __version__
+from aggregator.article_types import ExtractStatus
 from aggregator.errors import ConfigError
-from aggregator.types import ExtractStatus, Gauges, Outcome, PollRun
+from aggregator.ops_types import Gauges
+from aggregator.poll_types import PollRun
+from aggregator.types import Outcome
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from aggregator.types import Gauges, PollRun
+from aggregator.ops_types import Gauges
+from aggregator.poll_types import PollRun
 
 
 class Observer(Protocol):

@@ -12,7 +12,8 @@ from contextlib import ExitStack
 
 from aggregator.daemon.logs import LiveLine, event
 from aggregator.daemon.observer import Observer
-from aggregator.types import Gauges, PollRun
+from aggregator.ops_types import Gauges
+from aggregator.poll_types import PollRun
 
 
 def build_observers(

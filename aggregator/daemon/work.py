@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from aggregator.daemon.logs import event, log
 from aggregator.daemon.schedule import CronJob, last_fire, month_of, owed
 from aggregator.errors import AggregatorError, ConfigError
+from aggregator.ops_types import Gauges
 from aggregator.service.daemon import HOUSEKEEPING, MONTHLY_DRAFT, WEEKLY_EMAIL, JobResult
-from aggregator.types import FeedUpdateResult, Gauges
+from aggregator.types import FeedUpdateResult
 
 if TYPE_CHECKING:
     from aggregator.daemon.observer import Observer

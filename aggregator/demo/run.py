@@ -21,7 +21,7 @@ from rich.text import Text
 from aggregator.controls import show_controls
 from aggregator.demo.corpus import Corpus
 from aggregator.demo.site import DemoFeed, Server, corpus_site, invented_site, local_transport
-from aggregator.types import QueueItem, QueueQuery
+from aggregator.triage_types import QueueItem, QueueQuery
 
 if TYPE_CHECKING:
     from aggregator.service import Service

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from aggregator.poll_types import DateSource, EntryPlan, EntryRecord
 from aggregator.store.tables import MAX_KEY_BYTES
-from aggregator.types import DateSource, EntryPlan, EntryRecord, ParsedEntry, ParsedFeed
+from aggregator.types import ParsedEntry, ParsedFeed
 from aggregator.urls import canonical_url, is_http_url
 
 #: The longest title kept; a real one is a line, a hostile one megabytes.

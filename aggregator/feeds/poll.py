@@ -36,9 +36,11 @@ from aggregator.feeds.parse import parse_feed
 from aggregator.feeds.schedule import WINDOW
 from aggregator.feeds.update import NO_HISTORY, Policy, Polled, fetch_and_parse, settle
 from aggregator.net.fetch import Fetcher
+from aggregator.ops_types import Instance
+from aggregator.poll_types import PollReport
 from aggregator.stopping import Stopping
 from aggregator.store import claims, polls
-from aggregator.types import FeedState, FeedUpdateResult, Instance, ParsedFeed, PollReport
+from aggregator.types import FeedState, FeedUpdateResult, ParsedFeed
 from aggregator.workers import JobCrashed, JobTimeout, WorkerPool
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,8 @@ from aggregator.errors import AggregatorError, FetchError, HTTPStatusError, Pars
 from aggregator.feeds import decide, schedule
 from aggregator.net import answers
 from aggregator.net.fetch import Fetcher
-from aggregator.types import EntryPlan, FeedState, FeedUpdateResult, Fetched, Outcome, ParsedFeed
+from aggregator.poll_types import EntryPlan
+from aggregator.types import FeedState, FeedUpdateResult, Fetched, Outcome, ParsedFeed
 
 ParseFn = Callable[[bytes, str, Mapping[str, str]], Awaitable[ParsedFeed]]
 

@@ -8,7 +8,7 @@ from aggregator.service.part import Part
 from aggregator.store import articles as article_store
 from aggregator.store import repo
 from aggregator.store import triage as triage_store
-from aggregator.types import CandidateView
+from aggregator.triage_types import CandidateView
 
 
 class Articles(Part):

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from aggregator import __version__
 from aggregator.errors import AggregatorError, StorageError
 from aggregator.mail.values import MailError
+from aggregator.poll_types import PollRun, SyncReport
 from aggregator.service.part import Part
-from aggregator.types import FeedUpdateResult, PollRun, SyncReport
+from aggregator.types import FeedUpdateResult
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection

@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aggregator.errors import ConfigError
+from aggregator.poll_types import SyncReport
 from aggregator.service.part import Part
 from aggregator.suggest.values import FeedRecord
-from aggregator.types import FeedSetting, FeedStatus, SyncReport
+from aggregator.types import FeedSetting, FeedStatus
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from aggregator.ops_types import Health, JobStatus, ServiceStatus
+from aggregator.ops_types import Gauges, Health, JobRun, JobStatus, Replica, ServiceStatus
 from aggregator.service.daemon import HOUSEKEEPING, MONTHLY_DRAFT, WEEKLY_EMAIL
 from aggregator.service.part import Part
-from aggregator.types import FeedState, Gauges, JobRun, Replica
+from aggregator.types import FeedState
 
 if TYPE_CHECKING:
     import sqlalchemy as sa

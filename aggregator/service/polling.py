@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from aggregator.article_types import Article
+from aggregator.poll_types import ExtractReport, PollReport, PollRun
 from aggregator.service.part import Part
-from aggregator.types import Article, Candidate, ExtractReport, FeedUpdateResult, PollReport, PollRun
+from aggregator.types import Candidate, FeedUpdateResult
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -8,7 +8,7 @@ from aggregator.errors import BadValueError
 from aggregator.service.part import Part
 from aggregator.store import queue as store
 from aggregator.triage.dates import parse_date
-from aggregator.types import QueueItem, QueuePage, QueueQuery
+from aggregator.triage_types import QueueItem, QueuePage, QueueQuery
 
 
 class Queue(Part):

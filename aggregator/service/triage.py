@@ -18,7 +18,7 @@ from aggregator.service.part import Part
 from aggregator.store import triage as store
 from aggregator.triage import decisions
 from aggregator.triage.dates import parse_date, when
-from aggregator.types import Decision, DecisionReport, LoggedDecision
+from aggregator.triage_types import Decision, DecisionReport, LoggedDecision
 
 Versions = Mapping[int, int] | None
 """Candidate id -> the version the caller saw; None: decide on the candidates as they are now."""

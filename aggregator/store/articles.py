@@ -12,10 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from aggregator.article_types import Article, ExtractJob
 from aggregator.store import search
 from aggregator.store.rows import dialect_insert
 from aggregator.store.tables import articles, candidates
-from aggregator.types import Article, ExtractJob
 
 
 def pending_jobs(

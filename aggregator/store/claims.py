@@ -27,9 +27,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from aggregator.ops_types import Instance, Replica
+from aggregator.poll_types import ClaimOutlook
 from aggregator.store.rows import dialect_insert, feed_state
 from aggregator.store.tables import feeds, instances
-from aggregator.types import ClaimOutlook, FeedState, Instance, Replica
+from aggregator.types import FeedState
 
 #: How long an instance's row is kept after its last heartbeat once it holds no claim.
 INSTANCE_RETENTION = timedelta(days=7)
@@ -178,7 +180,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def claim_outlook(s: Connection, *, now: datetime, names: Sequence[str] | None = None) -> ClaimOutlook:
-    """Count what the feeds a poll would take are doing (see :class:`~aggregator.types.ClaimOutlook`)."""
+    """Count what the feeds a poll would take are doing (see :class:`~aggregator.poll_types.ClaimOutlook`)."""
     c = feeds.c
     stmt = sa.select(c.enabled, c.gone_at, c.lease_owner, c.lease_until, c.next_poll_at)
     stmt = stmt.where(c.name.in_(list(names))) if names is not None else stmt.where(c.in_config.is_(True))

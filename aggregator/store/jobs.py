@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from aggregator.ops_types import JobRun
 from aggregator.store.rows import dialect_insert
 from aggregator.store.tables import job_runs
-from aggregator.types import JobRun
 
 RUNNING, OK, FAILED = "running", "ok", "failed"
 

@@ -13,10 +13,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from aggregator.poll_types import EntryPlan, EntryRecord
 from aggregator.store import search
 from aggregator.store.rows import chunks, dialect_insert
 from aggregator.store.tables import candidates, feeds
-from aggregator.types import EntryPlan, EntryRecord, FeedState
+from aggregator.types import FeedState
 
 # -- one poll's writes ---------------------------------------------------------
 

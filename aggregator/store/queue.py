@@ -40,7 +40,7 @@ from aggregator.store.tables import (
     ix_candidates_feed_id_published_at_status,
     ix_candidates_published_at_status_feed_id,
 )
-from aggregator.types import STATUSES, QueueItem, QueueQuery, Status
+from aggregator.triage_types import STATUSES, QueueItem, QueueQuery, Status
 
 c = candidates.c
 

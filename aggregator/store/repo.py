@@ -17,6 +17,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from aggregator.poll_types import SyncReport
+
 # The poll's claims and writes live in their own modules; callers reach them here as ever.
 from aggregator.store.claims import claim_feeds as claim_feeds
 from aggregator.store.claims import claim_outlook as claim_outlook
@@ -27,7 +29,7 @@ from aggregator.store.rows import CHUNK as CHUNK
 from aggregator.store.rows import chunks, feed_state
 from aggregator.store.rows import dialect_insert as dialect_insert
 from aggregator.store.tables import candidates, feeds
-from aggregator.types import Candidate, FeedState, SyncReport
+from aggregator.types import Candidate, FeedState
 
 
 class FeedSpec(Protocol):

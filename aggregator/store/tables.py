@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-from aggregator.types import CURATOR_CHARS as CURATOR_CHARS  # the store keeps names this long
+from aggregator.triage_types import CURATOR_CHARS as CURATOR_CHARS  # the store keeps names this long
 
 #: The longest entry key and canonical URL stored as they are, in UTF-8 bytes.
 #: Both are indexed, and PostgreSQL refuses an index entry over 2,704 bytes: the

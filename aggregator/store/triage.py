@@ -30,7 +30,7 @@ from sqlalchemy import Connection
 from aggregator.store.digests import open_issue
 from aggregator.store.queue import effective_status
 from aggregator.store.tables import candidates, decisions, digest_items, digests
-from aggregator.types import Change, DecisionReport, LoggedDecision, Status, TriageState
+from aggregator.triage_types import Change, DecisionReport, LoggedDecision, Status, TriageState
 
 
 @dataclass

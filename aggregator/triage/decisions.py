@@ -31,7 +31,7 @@ from aggregator.store import triage as store
 from aggregator.store.digests import open_issue
 from aggregator.store.triage import LoadedCandidate
 from aggregator.triage import states
-from aggregator.types import Change, Decision, DecisionReport, Status
+from aggregator.triage_types import Change, Decision, DecisionReport, Status
 
 
 def decide(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aggregator.taxonomy import Taxonomy
-from aggregator.types import QueueItem
+from aggregator.triage_types import QueueItem
 
 SectionSuggester = Callable[[Taxonomy, QueueItem, str | None, str | None], str | None]
 """(taxonomy, item, its feed's section hint in feeds.yaml, its suggested section) -> the section the

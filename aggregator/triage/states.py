@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from aggregator.types import Action, Status
+from aggregator.triage_types import Action, Status
 
 __all__ = ["ACTIONS", "Action", "NoChange", "Refusal", "effective_status", "plan"]
 

@@ -24,10 +24,10 @@ from textual.screen import Screen
 from aggregator.controls import show_controls
 from aggregator.service import Service
 from aggregator.triage.sections import SectionSuggester, default_section
+from aggregator.triage_types import QueueQuery
 from aggregator.tui.dialogs import DIALOG_CSS
 from aggregator.tui.queue_screen import QueueScreen
 from aggregator.tui.typeahead import TypeAhead
-from aggregator.types import QueueQuery
 
 Opener = Callable[[str], object]
 """Opens a URL in a browser (``webbrowser.open``); tests pass their own."""

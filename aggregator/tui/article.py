@@ -12,13 +12,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from aggregator.article_types import Article
 from aggregator.articles.reading import reading_time
 from aggregator.service import Service
 from aggregator.service.failures import FAILURES
+from aggregator.triage_types import QueueItem
 from aggregator.tui.dialogs import plain
 from aggregator.tui.once import AnswersOnce
 from aggregator.tui.rows import clean, one_line
-from aggregator.types import Article, Candidate, QueueItem
+from aggregator.types import Candidate
 
 if TYPE_CHECKING:
     from aggregator.suggest.values import StoredSuggestion

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from aggregator.triage_types import DecisionReport, QueueItem
 from aggregator.tui.dialogs import ConfirmDialog, NotesEditor, PromptDialog, SectionPicker
 from aggregator.tui.jobs import JobScreen
 from aggregator.tui.rows import QueueRows, one_line
-from aggregator.types import DecisionReport, QueueItem
 
 if TYPE_CHECKING:
     from aggregator.service.triage import Triage

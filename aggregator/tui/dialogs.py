@@ -21,9 +21,9 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from aggregator.controls import show_controls
+from aggregator.triage_types import STATUSES, Status
 from aggregator.tui.once import Dialog
 from aggregator.tui.typeahead import TypeAhead
-from aggregator.types import STATUSES, Status
 
 DIALOG_CSS = """
 ModalScreen {

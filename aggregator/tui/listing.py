@@ -12,8 +12,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from aggregator.triage_types import QueueItem
 from aggregator.tui.rows import QueueRows, fit, row_cells
-from aggregator.types import QueueItem
 
 _STATUS_STYLES = {
     "new": Style(bold=True),

@@ -18,13 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from aggregator.triage_types import STATUSES, QueueItem, QueueQuery
 from aggregator.tui.article import ARTICLE_KEYS, ArticleScreen, Command
 from aggregator.tui.decide import DecisionKeys
 from aggregator.tui.dialogs import Filter, FilterDialog, HelpScreen, PromptDialog, plain
 from aggregator.tui.jobs import error_text
 from aggregator.tui.listing import QueueList
 from aggregator.tui.rows import QueueRows, describe_query, footer
-from aggregator.types import STATUSES, QueueItem, QueueQuery
 
 #: The screen counts the queue up to this many rows (or a little past the cursor) and shows "N+".
 COUNT_CAP = 10_000

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from rich.cells import cell_len, set_cell_size
 
 from aggregator.controls import show_controls
-from aggregator.types import STATUSES, QueueItem, QueueQuery, Status
+from aggregator.triage_types import STATUSES, QueueItem, QueueQuery, Status
 
 #: One letter per state in the list's status column.
 MARKERS: dict[Status, str] = {
