@@ -594,6 +594,22 @@ def test_control_characters_are_removed() -> None:
     assert feed.warning == "removed 2 control characters not allowed in XML"
 
 
+def test_references_to_characters_xml_forbids_are_removed_outside_cdata() -> None:
+    """``&#0;`` in a link used to reach the store as a NUL (PostgreSQL refuses it); found by Hypothesis."""
+    feed = parse_feed(
+        rss_item(
+            "<guid>g</guid><link>https://example.com/p/0&#0;</link><title>a&#x1F;b &#233;t&#xE9;</title>"
+            "<description><![CDATA[literal &#0; stays text]]></description>"
+        ),
+        url=URL,
+    )
+    (entry,) = feed.entries
+    assert entry.link == "https://example.com/p/0"
+    assert entry.title == "ab été"
+    assert "\x00" not in (entry.summary or "")
+    assert feed.warning == "removed 2 control characters not allowed in XML"
+
+
 def test_leading_whitespace_before_the_declaration() -> None:
     feed = parse_feed(b"\n\n  " + (FIXTURES / "rss20.xml").read_bytes(), url=URL)
     assert feed.warning is None

@@ -188,8 +188,13 @@ def _repair_xml(text: str) -> tuple[bytes, int, list[str]]:
     # declaration not at start of entity"); feedparser then re-parses leniently.
     if not stripped.startswith("<?xml"):
         stripped = '<?xml version="1.0" encoding="utf-8"?>' + stripped
+    count = 0
     if _XML_INVALID_CHARS.search(stripped):
         stripped, count = _XML_INVALID_CHARS.subn("", stripped)
+    if "&#" in stripped:  # the same characters written as references (&#0;), outside CDATA sections
+        stripped, references = _drop_invalid_references(stripped)
+        count += references
+    if count:
         warnings.append(f"removed {count} control character{'s' if count != 1 else ''} not allowed in XML")
     head = stripped[:4096]
     if _AMPERSAND_SUSPECT.search(stripped) and "<!ENTITY" not in head:
@@ -203,6 +208,40 @@ def _repair_xml(text: str) -> tuple[bytes, int, list[str]]:
 
 
 _XML_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CDATA_OR_REFERENCE = re.compile(
+    r"<!\[CDATA\[.*?\]\]>|&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));", re.DOTALL
+)
+
+
+def _xml_allows(number: int) -> bool:
+    """Whether XML 1.0 allows the character ``number`` (a reference to any other is an error)."""
+    return (
+        number in (0x9, 0xA, 0xD)
+        or 0x20 <= number <= 0xD7FF
+        or 0xE000 <= number <= 0xFFFD
+        or 0x10000 <= number <= 0x10FFFF
+    )
+
+
+def _drop_invalid_references(text: str) -> tuple[str, int]:
+    """``text`` without the character references XML forbids (``&#0;``, ``&#x1f;``): a strict parser
+    stops at them, and feedparser's lenient one turns them into characters no database stores (a NUL
+    in a link). CDATA sections, where ``&#0;`` is only text, are left alone."""
+    dropped = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal dropped
+        hexadecimal, decimal = match.group(1), match.group(2)
+        if hexadecimal is None and decimal is None:
+            return match.group(0)  # a CDATA section
+        if _xml_allows(int(hexadecimal, 16) if hexadecimal is not None else int(decimal)):
+            return match.group(0)
+        dropped += 1
+        return ""
+
+    return _CDATA_OR_REFERENCE.sub(replace, text), dropped
+
+
 # An "&" that does not start one of XML's own references: a bare ampersand
 # ("?a=1&b=2") or an HTML entity such as &nbsp; -- the commonest XML errors in feeds.
 _NOT_XML_REFERENCE = r"&(?!(?:lt|gt|amp|quot|apos|#[0-9]+|#[xX][0-9A-Fa-f]+);)"
