@@ -157,7 +157,7 @@ def test_a_corpus_folder_is_served_instead(tmp_path: Path) -> None:
     (corpus / "Some Blog.xml").write_bytes(rss("Some Blog", site, entries(site, 3)))
     result = runner.invoke(app, ["demo", "--corpus", str(corpus)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "polled 1 feeds: 3 new candidates" in result.output
+    assert "polled 1 feed: 3 new candidates" in result.output
     assert "none fetched: a captured corpus has no pages" in result.output  # no host but this one
     assert "temp dir, now removed" in result.output
 
@@ -256,7 +256,7 @@ def test_a_corpus_whose_only_feed_is_broken_skips_what_needs_candidates(tmp_path
     )
     output = flat(result.output)
     assert result.exit_code == 1, result.output
-    assert "polled 1 feeds: 0 new candidates failed: cut (" in output and "invalid JSON" in output
+    assert "polled 1 feed: 0 new candidates failed: cut (" in output and "invalid JSON" in output
     assert "skipped suggesting, promoting, the digest and the weekly email" in output
     assert "no digest issue" not in output and "the queue, top 10" not in output
     assert str(where / "feeds.yaml") in output and str(where / "aggregator.sqlite3") in output

@@ -128,7 +128,8 @@ def run_demo(directory: Path, out: Console, *, corpus: Corpus | None = None, wor
         outputs.config.write_text(feeds_yaml(feeds, server.base), encoding="utf-8")
         found = f"found in {corpus.folder} and below; {corpus.skipped_words()}" if corpus else ""
         served = found or f"{len(server.routes)} pages"
-        _step(out, f"serving {len(feeds)} feeds on {server.base}", f"{served}; wrote {outputs.config}")
+        serving = f"serving {_count(len(feeds), 'feed')} on {server.base}"
+        _step(out, serving, f"{served}; wrote {outputs.config}")
         settings = Settings(
             data_dir=directory, database_url=f"sqlite:///{outputs.database.as_posix()}", workers=workers
         )
@@ -164,11 +165,12 @@ def _pipeline(service: Service, out: Console, outputs: Outputs, week: str, *, ex
     run = service.polling.poll(due_only=False, extract=extract)
     report, extracted = run.report, run.extracted
     failed = ", ".join(f"{r.feed_name} ({r.error})" for r in report.failed) or "none"
-    _step(out, f"polled {len(report.results)} feeds: {report.new} new candidates", f"failed: {failed}")
+    polled = f"polled {_count(len(report.results), 'feed')}: {_count(report.new, 'new candidate')}"
+    _step(out, polled, f"failed: {failed}")
     counts = extracted.counts() if extracted else {}
     _step(
         out,
-        f"extracted {sum(counts.values())} pages",
+        f"extracted {_count(sum(counts.values()), 'page')}",
         ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         if extract
         else "none fetched: a captured corpus has no pages, and the demo contacts no other host",
@@ -254,6 +256,11 @@ def _queue_table(service: Service, items: Sequence[QueueItem]) -> Table:
         section = suggestion.section if suggestion and suggestion.section else "-"
         table.add_row(str(item.id), score, section, item.feed_name, Text(show_controls(item.title)))
     return table
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 feed``, ``12 feeds``."""
+    return f"{n} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _step(out: Console, headline: str, detail: str = "", *, mark: tuple[str, str] = ("✓", "green")) -> None:
