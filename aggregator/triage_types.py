@@ -178,6 +178,8 @@ class CandidateView:
     triage: TriageState | None
     decisions: tuple[LoggedDecision, ...] = ()
     """Its latest decisions, newest first."""
+    feed_text: str | None = None
+    """The feed's summary as text to read (HTML turned to lines), when its article has no text yet."""
 
 
 @dataclass(frozen=True, slots=True)

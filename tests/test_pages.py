@@ -326,3 +326,34 @@ def test_extract_and_show_commands(
     missing = runner.invoke(cli, ["show", "99999"])
     assert missing.exit_code == 1
     assert "no candidate 99999 (see `aggregator queue --status all`)" in missing.output
+
+
+def test_show_reads_the_feeds_html_summary_as_text_until_the_page_is_extracted(
+    server: FixtureServer,
+    make,
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    summary = (
+        '<p>Ten years ago we released <a href="https://example.org/x">PortKit</a> &amp; left it.</p>'
+        "<ul><li>expose a service</li><li>know your address</li></ul><pre>ports  = [80]</pre>"
+    )
+    item = feedgen.Entry("html", "Post html", server.url("/p/html"), T0 - timedelta(days=1), summary, "")
+    app = make(server, [item])
+    app.close()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGGREGATOR_DATABASE_URL", database_url)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["poll", "--no-extract"], catch_exceptions=False).exit_code == 0
+    listed = json.loads(runner.invoke(cli, ["candidates", "list", "--json"]).output)
+    cid = next(c["id"] for c in listed if c["title"] == "Post html")
+    shown = runner.invoke(cli, ["show", str(cid)], catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    assert "<p>" not in shown.output and "&amp;" not in shown.output and "<li>" not in shown.output
+    assert "Ten years ago we released PortKit & left it.\n\n- expose a service\n- know your address" in (
+        shown.output
+    )
+    assert "```\nports  = [80]\n```" in shown.output  # preformatted text keeps its spaces
+    as_json = json.loads(runner.invoke(cli, ["show", str(cid), "--json"]).output)
+    assert as_json["summary"] == summary  # the data itself is unchanged

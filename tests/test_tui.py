@@ -479,6 +479,11 @@ def test_enter_reads_the_article_and_escape_goes_back(st: Stock) -> None:
             s,
             [Article(st.id("Vector search in production"), "ok", None, "page", text, 460, extracted_at=T0)],
         )
+        s.execute(  # the feed's summary in HTML: read as text, never shown as markup
+            sa.update(candidates)
+            .where(candidates.c.id == st.id("Feature stores at scale"))
+            .values(summary="<p>Summary of <b>Feature stores</b> at scale.</p>")
+        )
 
     async def scenario(pilot: Any, app: TriageApp) -> None:
         await goto(pilot, "Feature stores at scale")
@@ -492,6 +497,7 @@ def test_enter_reads_the_article_and_escape_goes_back(st: Stock) -> None:
         assert "status       new" in shown
         assert "extraction   not extracted yet" in shown
         assert shown.endswith("Summary of Feature stores at scale.")  # the feed's summary until extracted
+        assert "<p>" not in shown and "<b>" not in shown
         await press(pilot, "j", "space", "o", "q")
         assert app.screen is app.queue_screen
 

@@ -133,7 +133,7 @@ def show(
     ]  # fmt: skip
     for key, value in rows:
         header.add_row(key, value)
-    text = (article.text if article else None) or candidate.summary or ""
+    text = (article.text if article else None) or view.feed_text or ""
 
     def render(out: Console) -> None:
         out.print(header)

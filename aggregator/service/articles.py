@@ -18,7 +18,8 @@ class Articles(Part):
         """The candidate, its article, its triage state and its latest ``decisions`` (newest first).
 
         What `aggregator show ID` prints and the triage screen's article view
-        shows; ``candidate`` is None when there is no such candidate.
+        shows; ``candidate`` is None when there is no such candidate. Until the article has text,
+        ``feed_text`` is the feed's summary as text to read (never its raw HTML).
         """
         now = self.app.clock()
         with self.app.read() as s:
@@ -26,7 +27,12 @@ class Articles(Part):
             article = article_store.get_article(s, candidate_id)
             triage = triage_store.triage_state(s, candidate_id, now)
             log = triage_store.history(s, candidate_ids=[candidate_id], limit=decisions) if decisions else []
-        return CandidateView(candidate, article, triage, tuple(log))
+        feed_text = None
+        if candidate is not None and candidate.summary and not (article and article.text):
+            from aggregator.articles.plaintext import readable  # lxml, only when there is no article text
+
+            feed_text = readable(candidate.summary) or None
+        return CandidateView(candidate, article, triage, tuple(log), feed_text)
 
     def missing(self, candidate_ids: Sequence[int]) -> tuple[int, ...]:
         """Those of ``candidate_ids`` that name no candidate, in the order given (each once)."""

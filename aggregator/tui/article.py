@@ -47,6 +47,8 @@ class Loaded:
     candidate: Candidate | None
     article: Article | None
     suggested: StoredSuggestion | None = None
+    feed_text: str | None = None
+    """The feed's summary as text to read, while the article has none."""
 
 
 def describe(service: Service, item: QueueItem, loaded: Loaded | None) -> tuple[str, str]:
@@ -87,7 +89,7 @@ def describe(service: Service, item: QueueItem, loaded: Loaded | None) -> tuple[
     if loaded is None:
         body = ""
     else:
-        text = (article.text if article else None) or (loaded.candidate.summary if loaded.candidate else None)
+        text = (article.text if article else None) or loaded.feed_text
         body = clean(text, keep_newlines=True) if text else "(no text: open it in the browser with o)"
     return "\n".join(lines), body
 
@@ -156,7 +158,7 @@ class ArticleScreen(AnswersOnce[Command | None]):
     async def _load(self) -> None:
         def read() -> Loaded:
             view = self.service.articles.show(self.item.id, decisions=0)
-            return Loaded(view.candidate, view.article, self.service.suggest.of(self.item.id))
+            return Loaded(view.candidate, view.article, self.service.suggest.of(self.item.id), view.feed_text)
 
         try:
             self.loaded = await asyncio.to_thread(read)
