@@ -12,15 +12,17 @@ from datetime import datetime
 from typing import Literal
 
 from aggregator.article_types import Article, ExtractStatus
+from aggregator.statuses import CURATOR_CHARS as CURATOR_CHARS
+from aggregator.statuses import OPEN_STATUSES as OPEN_STATUSES
+from aggregator.statuses import STATUSES as STATUSES
+from aggregator.statuses import QueueSort as QueueSort
+from aggregator.statuses import Status as Status
 from aggregator.types import Candidate
 
 # -- triage --------------------------------------------------------------------
 
-Status = Literal["new", "shortlisted", "promoted", "rejected", "snoozed"]
-STATUSES: tuple[Status, ...] = ("new", "shortlisted", "promoted", "rejected", "snoozed")
-#: What the queue lists when no status is asked for: what still needs a decision.
-OPEN_STATUSES: tuple[Status, ...] = ("new", "shortlisted")
-QueueSort = Literal["date", "feed", "score"]
+# Status, STATUSES, OPEN_STATUSES, QueueSort and CURATOR_CHARS live in aggregator.statuses (imported
+# above and re-exported): the command line's options read them without this module's dataclasses.
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +98,6 @@ class DecisionReport:
     action: str
     changes: tuple[Change, ...]
     unchanged: tuple[tuple[int, str], ...] = ()
-
-
-# -- limits the edge checks and the store keeps -------------------------------------------------
-
-#: The longest curator name the decision log and digest items keep.
-CURATOR_CHARS = 200
 
 
 # -- triage: decisions, the decision log, one candidate shown ----------------------------------

@@ -9,7 +9,6 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from aggregator.article_types import Article
 from aggregator.articles.reading import reading_minutes, reading_time
 from aggregator.cli.candidates import candidate_dict
 from aggregator.cli.context import ID_MAX, console, iso, open_service, print_error, require_candidates, when
@@ -17,11 +16,12 @@ from aggregator.cli.paging import page
 from aggregator.cli.progress import Progress
 from aggregator.cli.voice import ExitCode, no_candidate
 from aggregator.controls import json_dumps
-from aggregator.triage_types import TriageState
-from aggregator.types import Candidate
 
 if TYPE_CHECKING:
+    from aggregator.article_types import Article
     from aggregator.suggest.values import StoredSuggestion
+    from aggregator.triage_types import TriageState
+    from aggregator.types import Candidate
 
 
 def register(app: typer.Typer) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich import box
 from rich.table import Table
 
 from aggregator.cli.context import COUNT_MAX, console, iso, open_service
 from aggregator.controls import json_dumps
-from aggregator.types import Candidate
+
+if TYPE_CHECKING:
+    from aggregator.types import Candidate
 
 app = typer.Typer(help="Stored candidates.", no_args_is_help=True)
 

@@ -18,18 +18,18 @@ from rich.console import Console
 from rich.text import Text
 
 from aggregator.cli.voice import ExitCode, no_candidate
-from aggregator.config import Settings, load_configuration, load_settings
-from aggregator.configuration import Configuration
 from aggregator.controls import show_controls
 from aggregator.errors import BadValueError
 from aggregator.service import Service
-from aggregator.taxonomy import Taxonomy
+from aggregator.statuses import CURATOR_CHARS, OPEN_STATUSES, STATUSES, Status
 from aggregator.triage import dates
 from aggregator.triage.dates import when as when
-from aggregator.triage_types import CURATOR_CHARS, OPEN_STATUSES, STATUSES, Status
 
 if TYPE_CHECKING:
     from aggregator.app import App
+    from aggregator.config import Settings
+    from aggregator.configuration import Configuration
+    from aggregator.taxonomy import Taxonomy
 
 
 @dataclass
@@ -152,6 +152,8 @@ def print_error(message: str, *, label: str = "error") -> None:
 
 def load(ctx: typer.Context) -> tuple[Settings, Path, Configuration]:
     """The environment's settings, and feeds.yaml's path and frozen values (cached between commands)."""
+    from aggregator.config import load_configuration, load_settings  # pydantic: when a command runs
+
     settings = load_settings()
     path = settings.config_path(state(ctx).config_path)
     return settings, path, load_configuration(path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from aggregator.cli.context import console
-from aggregator.config import load_settings
 from aggregator.service.schema import schema_state, upgrade_schema
 
 app = typer.Typer(help="The database schema.", no_args_is_help=True)
@@ -21,6 +20,8 @@ def upgrade() -> None:
 
     Example: aggregator db upgrade
     """
+    from aggregator.config import load_settings
+
     state = upgrade_schema(load_settings())
     if state.before == state.after:
         console().print(f"{state.where}: schema already at revision {state.after}")
@@ -36,6 +37,8 @@ def current() -> None:
 
     Example: aggregator db current
     """
+    from aggregator.config import load_settings
+
     state = schema_state(load_settings())
     console().print(
         f"{state.where}: revision {state.before or 'none (empty database)'}; newest known {state.after}"

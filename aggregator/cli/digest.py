@@ -28,8 +28,7 @@ from aggregator.cli.context import (
 )
 from aggregator.cli.voice import ExitCode
 from aggregator.controls import json_dumps, show_controls
-from aggregator.digest.model import TEMPLATES
-from aggregator.digest.names import check_name
+from aggregator.digest.names import TEMPLATES, check_name
 from aggregator.errors import DigestError
 
 if TYPE_CHECKING:

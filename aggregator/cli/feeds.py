@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich import box
@@ -10,8 +11,9 @@ from rich.table import Table
 
 from aggregator.cli.context import console, iso, load, open_service, styled, when
 from aggregator.controls import CONTROLS, json_dumps
-from aggregator.service import feeds as feeds_service
-from aggregator.types import FeedState, FeedStatus
+
+if TYPE_CHECKING:
+    from aggregator.types import FeedState, FeedStatus
 
 app = typer.Typer(help="Feeds: list, status, report, OPML import and export.", no_args_is_help=True)
 
@@ -26,6 +28,8 @@ def list_(ctx: typer.Context) -> None:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for name in ("name", "label", "lang", "hint", "every", "on", "url"):
         table.add_column(name, overflow="fold" if name == "url" else "ellipsis")
+    from aggregator.service import feeds as feeds_service
+
     for f in feeds_service.feed_settings(config):
         table.add_row(
             f.name, f.label, f.language or "", f.section_hint or "",
@@ -132,6 +136,8 @@ def import_opml_(
     """
 
     _, path, _ = load(ctx)
+    from aggregator.service import feeds as feeds_service
+
     report = feeds_service.import_opml(path, file, dry_run=dry_run)
     out = console()
     verb = "would add" if dry_run else "added"
@@ -153,6 +159,8 @@ def export_opml_(
     """
 
     _, _, config = load(ctx)
+    from aggregator.service import feeds as feeds_service
+
     data = feeds_service.export_opml(config)
     # A control or bidi-override character left in a label or title (C1, U+202E) is written as a
     # character reference: the same document to an XML reader, nothing that acts on a terminal.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich import box
 from rich.table import Table
@@ -9,9 +11,11 @@ from rich.table import Table
 from aggregator.cli.context import console, open_service, print_error, styled, when
 from aggregator.cli.progress import Progress
 from aggregator.cli.voice import ExitCode
-from aggregator.poll_types import ClaimOutlook
-from aggregator.service import Service
-from aggregator.types import FeedUpdateResult
+
+if TYPE_CHECKING:
+    from aggregator.poll_types import ClaimOutlook
+    from aggregator.service import Service
+    from aggregator.types import FeedUpdateResult
 
 _STYLE = {
     "new": "green",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich import box
@@ -20,7 +20,10 @@ from aggregator.cli.context import (
     styled,
 )
 from aggregator.controls import json_dumps, show_controls
-from aggregator.triage_types import QueueItem, QueueQuery, QueueSort
+from aggregator.statuses import QueueSort
+
+if TYPE_CHECKING:
+    from aggregator.triage_types import QueueItem, QueueQuery
 
 #: A count past this many is shown as "10,000+" (counting stops there).
 COUNT_CAP = 10_000
@@ -75,6 +78,8 @@ def queue(
         raise typer.BadParameter(f"{sort!r} is not a sort: write date, feed or score", param_hint="--sort")
     with open_service(ctx, sync=False) as service:
         section = check_section(service.taxonomy, section)
+        from aggregator.triage_types import QueueQuery
+
         query = QueueQuery(
             statuses=statuses,
             feeds=tuple(feed),

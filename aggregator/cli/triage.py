@@ -28,10 +28,10 @@ from aggregator.cli.context import (
     when,
 )
 from aggregator.controls import json_dumps
-from aggregator.triage_types import DecisionReport
 
 if TYPE_CHECKING:
     from aggregator.service.triage import Triage
+    from aggregator.triage_types import DecisionReport
 
 IDS_HELP = "Candidate ids (see `aggregator queue`)."
 FORCE_HELP = "Change a published (frozen) digest issue anyway."

@@ -19,7 +19,7 @@ from aggregator.cli.context import (
 )
 from aggregator.digest.names import check_name
 from aggregator.errors import BadValueError
-from aggregator.triage_types import OPEN_STATUSES, STATUSES, QueueQuery
+from aggregator.statuses import OPEN_STATUSES, STATUSES
 
 
 def register(app: typer.Typer) -> None:
@@ -69,6 +69,8 @@ def triage(
         except BadValueError as exc:
             raise _fail(exc.message) from None
         section = check_section(service.taxonomy, section)
+        from aggregator.triage_types import QueueQuery
+
         query = QueueQuery(
             statuses=statuses,
             feeds=tuple(feed),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 
+from aggregator.digest.names import TEMPLATES as TEMPLATES  # the command line reads it from names
 from aggregator.taxonomy import Taxonomy
 from aggregator.urls import is_http_url
 
@@ -38,8 +39,6 @@ __all__ = [
 ]
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-TEMPLATES = ("summary", "unnumbered", "trend-post", "notebook")
-"""The shipped templates (``aggregator/templates/digest/NAME.md.j2``), by name."""
 NotesStyle = Literal["nested", "inline"]
 
 _YM_RE = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 
 from aggregator.errors import DigestError
 
+TEMPLATES = ("summary", "unnumbered", "trend-post", "notebook")
+"""The shipped templates (``aggregator/templates/digest/NAME.md.j2``), by name."""
+
 _NAME_RE = re.compile(r"(?!0000)(\d{4})-(0[1-9]|1[0-2])")  # datetime has no year 0
 
 
